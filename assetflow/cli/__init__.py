@@ -1,0 +1,48 @@
+"""The ``assetflow`` command line: a thin Typer layer over :class:`assetflow.Project`.
+
+``main()`` owns exit codes: 0 success, 1 a run finished with failed steps, 2 bad usage,
+configuration or input (one line on stderr naming the culprit; the traceback only with
+``--debug``), 130 cancelled.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Sequence
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_CANCELLED = 130
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the ``assetflow`` console script."""
+    sys.exit(run(list(sys.argv[1:] if argv is None else argv)))
+
+
+def run(args: list[str]) -> int:
+    """Run the CLI with ``args`` and return its exit code (never raises for user errors)."""
+    from assetflow.cli.app import app
+    from assetflow.cli.compat import Abort, ClickException, Exit, get_command
+    from assetflow.errors import AssetflowError
+
+    debug = "--debug" in args
+    command = get_command(app)
+    try:
+        result = command.main(args=args, prog_name="assetflow", standalone_mode=False)
+    except AssetflowError as exc:
+        if debug:
+            traceback.print_exc()
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except Exit as exc:
+        return int(exc.exit_code or 0)
+    except (Abort, KeyboardInterrupt):
+        print("cancelled", file=sys.stderr)
+        return EXIT_CANCELLED
+    return result if isinstance(result, int) else EXIT_OK

@@ -1,0 +1,172 @@
+"""Typer wiring: options and arguments in, calls on :class:`Project`, rendering out.
+
+Heavy modules (pydantic, networkx, duckdb) are imported inside the commands, so that
+``assetflow --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from assetflow.project import Project
+
+app = typer.Typer(
+    name="assetflow",
+    help=(
+        "assetflow: declare data assets, and let it work out what is stale and run it.\n\n"
+        "Selections are dbt-like: NAME, +NAME (with upstream), NAME+ (with downstream), "
+        "2+NAME, tag:KEY=VALUE, group:NAME, '*'."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+ProjectOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--project",
+        "-p",
+        help="Path to assets.toml or its folder (default: looked up from the current folder).",
+        show_default=False,
+    ),
+]
+# Read by cli.run() from argv, so that it works before and after the subcommand.
+DebugOption = Annotated[
+    bool, typer.Option("--debug", help="Show tracebacks for errors.", show_default=False)
+]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print one JSON document on stdout.", show_default=False)
+]
+SelectionArgument = Annotated[
+    list[str] | None,
+    typer.Argument(help="Assets to include (selection syntax; default: all).", show_default=False),
+]
+ExcludeOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--exclude", "-x", help="Assets to leave out (selection syntax).", show_default=False
+    ),
+]
+
+
+class GraphFormat(StrEnum):
+    mermaid = "mermaid"
+    dot = "dot"
+    text = "text"
+
+
+@app.callback()
+def _global_options(
+    ctx: typer.Context, project: ProjectOption = None, debug: DebugOption = False
+) -> None:
+    ctx.obj = {"project": project, "debug": debug}
+
+
+def _load(ctx: typer.Context, project: Path | None) -> Project:
+    from assetflow.project import Project
+
+    chosen = project if project is not None else (ctx.obj or {}).get("project")
+    return Project.load(chosen)
+
+
+def _print_json(document: Any) -> None:
+    sys.stdout.write(json.dumps(document, indent=2, default=str) + "\n")
+
+
+@app.command("init")
+def init_command(
+    directory: Annotated[
+        Path, typer.Argument(help="Folder to create the project in (default: here).")
+    ] = Path("."),
+    name: Annotated[
+        str | None, typer.Option(help="Project name (default: the folder's name).")
+    ] = None,
+    debug: DebugOption = False,
+) -> None:
+    """Write a small working project: assets.toml and one module of assets."""
+    from assetflow.cli.scaffold import write_project
+
+    written = write_project(directory, name)
+    for path in written:
+        typer.echo(f"wrote {path}")
+    typer.echo(f"next: cd {directory} && assetflow list")
+
+
+@app.command("list")
+def list_command(
+    ctx: typer.Context,
+    selection: SelectionArgument = None,
+    exclude: ExcludeOption = None,
+    as_json: JsonOption = False,
+    project: ProjectOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """List assets with their partitions, dependencies, group, tags and schedule."""
+    from assetflow.cli.render import render_asset_table
+
+    loaded = _load(ctx, project)
+    records = loaded.list_assets(selection, exclude)
+    if as_json:
+        _print_json({"project": loaded.name, "assets": records})
+    else:
+        typer.echo(render_asset_table(records))
+
+
+@app.command("graph")
+def graph_command(
+    ctx: typer.Context,
+    selection: SelectionArgument = None,
+    exclude: ExcludeOption = None,
+    fmt: Annotated[
+        GraphFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = GraphFormat.text,
+    project: ProjectOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Print the asset graph as Mermaid, Graphviz dot, or text."""
+    from assetflow.cli.render import render_graph
+
+    loaded = _load(ctx, project)
+    names = loaded.select(selection, exclude)
+    typer.echo(render_graph(loaded.graph, names, fmt.value))
+
+
+@app.command("partitions")
+def partitions_command(
+    ctx: typer.Context,
+    asset: Annotated[str, typer.Argument(help="The asset whose partitions to list.")],
+    partition: Annotated[
+        str | None, typer.Option("--partition", help="One partition key.", show_default=False)
+    ] = None,
+    first: Annotated[
+        str | None,
+        typer.Option("--from", help="First partition key (inclusive).", show_default=False),
+    ] = None,
+    last: Annotated[
+        str | None,
+        typer.Option("--to", help="Last partition key (inclusive).", show_default=False),
+    ] = None,
+    as_json: JsonOption = False,
+    project: ProjectOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """List an asset's due partition keys and their time windows."""
+    from assetflow.cli.render import partition_records, render_partitions
+
+    loaded = _load(ctx, project)
+    keys = loaded.partition_keys(asset, partition, first, last)
+    records = partition_records(loaded.asset(asset).partitions, keys)
+    if as_json:
+        _print_json({"asset": asset, "partitions": records})
+    else:
+        typer.echo(render_partitions(records))

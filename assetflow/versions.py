@@ -1,0 +1,223 @@
+"""Code versions: what counts as a change to an asset's logic.
+
+A Python asset's code version hashes its syntax tree with the docstring and decorators removed,
+so a change in comments, formatting or the docstring is not a code change, while any change to
+the statements is. A SQL asset's code version hashes its normalized text: comments dropped,
+whitespace collapsed, unquoted words lowercased (DuckDB identifiers and keywords are
+case-insensitive), quoted strings kept as written.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import inspect
+import re
+import textwrap
+from collections.abc import Callable
+from typing import Any
+
+VERSION_LENGTH = 12
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:VERSION_LENGTH]
+
+
+def _strip_docstring(body: list[ast.stmt]) -> list[ast.stmt]:
+    if (
+        body
+        and isinstance(body[0], ast.Expr)
+        and isinstance(body[0].value, ast.Constant)
+        and isinstance(body[0].value.value, str)
+    ):
+        return body[1:] or [ast.Pass()]
+    return body
+
+
+def function_code_version(fn: Callable[..., Any]) -> str:
+    """A hash of ``fn``'s syntax tree, ignoring comments, formatting, docstring and decorators.
+
+    Falls back to the compiled bytecode when the source is unavailable (functions defined in a
+    REPL or with ``exec``).
+    """
+    try:
+        source = textwrap.dedent(inspect.getsource(fn))
+        tree = ast.parse(source)
+    except (OSError, TypeError, SyntaxError):
+        code = getattr(fn, "__code__", None)
+        payload = repr((code.co_code, code.co_consts)) if code else fn.__qualname__
+        return _digest(payload)
+    node = tree.body[0] if tree.body else tree
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+        node.decorator_list = []
+        node.body = _strip_docstring(node.body)
+    return _digest(ast.dump(node, annotate_fields=False, include_attributes=False))
+
+
+_SQL_TOKEN = re.compile(
+    r"""
+    (?P<comment>--[^\n]*|/\*.*?\*/)
+  | (?P<quoted>'(?:[^']|'')*'|"(?:[^"]|"")*")
+  | (?P<space>\s+)
+  | (?P<other>[^\s'"\-/]+|[\-/])
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+
+
+def normalize_sql(sql: str) -> str:
+    """SQL text with comments removed, whitespace collapsed and unquoted text lowercased."""
+    parts: list[str] = []
+    pending_space = False
+    for match in _SQL_TOKEN.finditer(sql):
+        kind = match.lastgroup
+        if kind in ("comment", "space"):
+            pending_space = bool(parts)
+            continue
+        if pending_space:
+            parts.append(" ")
+            pending_space = False
+        text = match.group()
+        parts.append(text if kind == "quoted" else text.lower())
+    return "".join(parts).rstrip(";").strip()
+
+
+def sql_code_version(sql: str) -> str:
+    """A hash of the normalized SQL text."""
+    return _digest(normalize_sql(sql))
+
+
+_TEMPLATE_VARIABLE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*(?:\.[A-Za-z_][A-Za-z0-9_$]*)*|\(|\)|,|;")
+_CLAUSE_KEYWORDS = frozenset({"from", "join"})
+
+
+def sql_template_variables(sql: str) -> list[str]:
+    """The ``{{ name }}`` placeholders used in a SQL asset, in order of first use."""
+    seen: dict[str, None] = {}
+    for match in _TEMPLATE_VARIABLE.finditer(sql):
+        seen.setdefault(match.group(1), None)
+    return list(seen)
+
+
+def sql_table_references(sql: str) -> set[str]:
+    """The table names a SQL query reads after FROM or JOIN, minus its own CTE names.
+
+    A deliberately small scanner (no SQL parser at start-up): within each parenthesis level it
+    tracks whether it is inside a FROM clause, so ``from a, b``, ``join c using (k), d`` and
+    subqueries are found; qualified names yield their last part. The loader keeps only names
+    that are assets, and explicit ``deps`` cover anything it misses.
+    """
+    text = _TEMPLATE_VARIABLE.sub("NULL", normalize_sql(sql))
+    text = re.sub(r"'(?:[^']|'')*'", "''", text)
+    tokens = _WORD.findall(text)
+    ctes: set[str] = set()
+    tables: set[str] = set()
+    in_from = [False]  # per parenthesis depth: inside a FROM clause?
+    in_select = [False]  # per parenthesis depth: has a SELECT begun?
+    expect_table = False
+    for i, token in enumerate(tokens):
+        previous = tokens[i - 1] if i > 0 else ";"
+        if token == "(":
+            in_from.append(False)
+            in_select.append(False)
+            expect_table = False
+        elif token == ")":
+            if len(in_from) > 1:
+                in_from.pop()
+                in_select.pop()
+        elif token == "select":
+            in_select[-1] = True
+            in_from[-1] = False
+            expect_table = False
+        elif token == "join" and in_from[-1]:
+            expect_table = True
+        elif token == "from" and (in_select[-1] or previous in ("(", ";", "delete", "as")):
+            # Not `extract(year from d)` or `trim(both from s)`: those have no SELECT.
+            in_from[-1] = True
+            expect_table = True
+        elif token == "," and in_from[-1]:
+            expect_table = True
+        elif token in _CLAUSE_END:
+            in_from[-1] = False
+            expect_table = False
+        elif expect_table and token not in _SQL_KEYWORDS:
+            tables.add(token.rsplit(".", 1)[-1])
+            expect_table = False
+        # "name as (" after WITH or a comma introduces a common table expression.
+        if (
+            i + 2 < len(tokens)
+            and tokens[i + 1] == "as"
+            and tokens[i + 2] == "("
+            and i > 0
+            and tokens[i - 1] in ("with", ",", "recursive")
+        ):
+            ctes.add(token)
+    return tables - ctes
+
+
+_CLAUSE_END = frozenset(
+    [
+        "where",
+        "group",
+        "order",
+        "having",
+        "limit",
+        "offset",
+        "union",
+        "except",
+        "intersect",
+        "select",
+        "qualify",
+        "window",
+        "set",
+        "returning",
+        "values",
+    ]
+)
+_SQL_KEYWORDS = frozenset(
+    [
+        "select",
+        "where",
+        "group",
+        "order",
+        "by",
+        "having",
+        "limit",
+        "offset",
+        "union",
+        "all",
+        "except",
+        "intersect",
+        "on",
+        "using",
+        "join",
+        "left",
+        "right",
+        "inner",
+        "outer",
+        "full",
+        "cross",
+        "natural",
+        "lateral",
+        "as",
+        "with",
+        "window",
+        "qualify",
+        "values",
+        "from",
+        "and",
+        "or",
+        "not",
+        "in",
+        "is",
+        "null",
+        "case",
+        "when",
+        "then",
+        "else",
+        "end",
+        "distinct",
+    ]
+)

@@ -1,0 +1,1 @@
+"""The example shop: orders, customers and products flowing into a revenue dashboard."""

@@ -1,0 +1,452 @@
+"""The command line's happy paths, run as real subprocesses (``python -m assetflow ...``).
+
+Most tests run against the example project at the repository root (a small online shop:
+customers, products, orders, orders_cleaned, daily_revenue, monthly_revenue,
+revenue_dashboard); ``init`` and the graph labels use projects written into ``tmp_path``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import REPO_ROOT, ProjectFactory, run_cli, run_python
+
+EXAMPLE_ASSETS = [
+    "customers",
+    "products",
+    "orders",
+    "orders_cleaned",
+    "daily_revenue",
+    "monthly_revenue",
+    "revenue_dashboard",
+]
+EXAMPLE_DEPS = {
+    "customers": [],
+    "products": [],
+    "orders": ["products"],
+    "orders_cleaned": ["orders", "products"],
+    "daily_revenue": ["orders_cleaned"],
+    "monthly_revenue": ["orders_cleaned"],
+    "revenue_dashboard": ["monthly_revenue", "customers", "daily_revenue"],
+}
+EXAMPLE_EDGES = {(up, down) for down, ups in EXAMPLE_DEPS.items() for up in ups}
+
+
+def ok(args: list[str], cwd: Path = REPO_ROOT) -> str:
+    """Run the CLI, assert success and a quiet stderr, return stdout."""
+    code, out, err = run_cli(args, cwd)
+    assert code == 0, f"exit code {code}; stderr:\n{err}"
+    assert "Traceback" not in err, err
+    return out
+
+
+def ok_json(args: list[str], cwd: Path = REPO_ROOT) -> Any:
+    """Run a ``--json`` command: stdout must be exactly one JSON document."""
+    return json.loads(ok([*args, "--json"], cwd))
+
+
+def selected(args: list[str], cwd: Path = REPO_ROOT) -> list[str]:
+    return [record["asset"] for record in ok_json(["list", *args], cwd)["assets"]]
+
+
+@pytest.fixture(scope="module")
+def example_json() -> dict[str, Any]:
+    """``assetflow list --json`` of the example project (run once per test worker)."""
+    document: dict[str, Any] = ok_json(["list"])
+    return document
+
+
+# --- list -------------------------------------------------------------------------------------
+
+
+def table_rows(text: str) -> dict[str, list[str]]:
+    """The rows of a ``list`` table by asset name; cells are separated by 2+ spaces."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    header = re.split(r"\s{2,}", lines[0].strip())
+    assert header[:4] == ["ASSET", "KIND", "PARTITIONS", "DEPS"], lines[0]
+    rows = {}
+    for line in lines[1:]:
+        if re.fullmatch(r"\d+ asset\(s\)", line.strip()):
+            continue
+        cells = re.split(r"\s{2,}", line.strip())
+        assert len(cells) == len(header), line
+        rows[cells[0]] = cells
+    return rows
+
+
+def test_list_shows_the_example_assets_with_partitions_and_deps() -> None:
+    out = ok(["list"])
+    rows = table_rows(out)
+    assert list(rows) == EXAMPLE_ASSETS  # topological order, ties by name
+    assert rows["orders"][1] == "python"
+    assert rows["daily_revenue"][1] == "sql"
+    assert "daily" in rows["orders"][2] and "2024-01-01" in rows["orders"][2]
+    assert "monthly" in rows["monthly_revenue"][2]
+    assert rows["customers"][2] == "-"
+    for name, deps in EXAMPLE_DEPS.items():
+        assert rows[name][3] == (", ".join(deps) or "-"), rows[name]
+    assert rows["orders"][4] == "sales"
+    assert "domain=sales" in rows["orders"][5]
+    assert out.rstrip().endswith("7 asset(s)")
+
+
+def test_list_json_has_the_documented_fields(example_json: dict[str, Any]) -> None:
+    assets = example_json["assets"]
+    assert [record["asset"] for record in assets] == EXAMPLE_ASSETS
+    documented = {"asset", "kind", "partitions", "deps", "group", "tags", "schedule", "description"}
+    for record in assets:
+        assert documented <= set(record), record["asset"]
+        assert record["kind"] in ("python", "sql")
+        assert {"kind", "start", "end", "timezone", "count"} <= set(record["partitions"])
+        assert isinstance(record["partitions"]["count"], int)
+        assert isinstance(record["deps"], list)
+        assert isinstance(record["group"], str)
+        assert isinstance(record["tags"], dict)
+        assert record["schedule"] is None or isinstance(record["schedule"], str)
+        assert isinstance(record["description"], str)
+    by_name = {record["asset"]: record for record in assets}
+    assert {name: by_name[name]["deps"] for name in by_name} == EXAMPLE_DEPS
+    assert by_name["orders"]["partitions"] == {
+        "kind": "daily",
+        "start": "2024-01-01",
+        "end": "2025-01-01",
+        "timezone": "UTC",
+        "count": 366,
+    }
+    assert by_name["monthly_revenue"]["partitions"]["count"] == 12
+    assert by_name["customers"]["partitions"]["count"] == 1
+    assert by_name["daily_revenue"]["kind"] == "sql"
+    assert by_name["daily_revenue"]["group"] == "finance"
+    assert by_name["orders"]["tags"] == {"domain": "sales"}
+    assert by_name["customers"]["description"].startswith("Every customer of the shop")
+
+
+# --- graph ------------------------------------------------------------------------------------
+
+MERMAID_NODE = re.compile(r'^\s+(?P<id>[A-Za-z_]\w*)\["(?P<label>[^"]*)"\]$')
+MERMAID_EDGE = re.compile(
+    r'^\s+(?P<up>[A-Za-z_]\w*) (?:-->|-- "(?P<label>[^"]*)" -->) (?P<down>[A-Za-z_]\w*)$'
+)
+
+
+def parse_mermaid(text: str) -> tuple[list[str], dict[tuple[str, str], str | None]]:
+    """Node ids and edges (with their label) of a ``graph --format mermaid`` output.
+
+    Fails on any line that is neither the header, a node definition nor an edge.
+    """
+    lines = text.rstrip("\n").splitlines()
+    assert re.fullmatch(r"flowchart (LR|TD|TB|RL|BT)", lines[0]), lines[0]
+    nodes: list[str] = []
+    edges: dict[tuple[str, str], str | None] = {}
+    for line in lines[1:]:
+        if node := MERMAID_NODE.match(line):
+            nodes.append(node["id"])
+        elif edge := MERMAID_EDGE.match(line):
+            edges[(edge["up"], edge["down"])] = edge["label"]
+        else:
+            pytest.fail(f"not a mermaid node or edge line: {line!r}")
+    for up, down in edges:
+        assert up in nodes and down in nodes, (up, down)
+    return nodes, edges
+
+
+def test_graph_mermaid_has_an_edge_for_every_dependency(example_json: dict[str, Any]) -> None:
+    nodes, edges = parse_mermaid(ok(["graph", "--format", "mermaid"]))
+    assert nodes == EXAMPLE_ASSETS
+    expected = {(dep, r["asset"]) for r in example_json["assets"] for dep in r["deps"]}
+    assert set(edges) == expected == EXAMPLE_EDGES
+
+
+def test_graph_dot() -> None:
+    out = ok(["graph", "--format", "dot"])
+    lines = out.strip().splitlines()
+    assert lines[0].startswith("digraph") and lines[0].endswith("{")
+    assert lines[-1] == "}"
+    nodes = set(re.findall(r'^\s+"(\w+)" \[label=', out, flags=re.MULTILINE))
+    edges = set(re.findall(r'^\s+"(\w+)" -> "(\w+)"', out, flags=re.MULTILINE))
+    assert nodes == set(EXAMPLE_ASSETS)
+    assert edges == EXAMPLE_EDGES
+
+
+def test_graph_text_is_the_default_format() -> None:
+    out = ok(["graph"])
+    found: dict[str, list[str]] = {}
+    for line in out.strip().splitlines():
+        match = re.fullmatch(r"(\w+) \[(\w+)\](?:  <- (.*))?", line)
+        assert match, line
+        found[match[1]] = match[3].split(", ") if match[3] else []
+    assert found == EXAMPLE_DEPS
+
+
+def test_graph_shows_mapping_labels_and_self_dependencies(make_project: ProjectFactory) -> None:
+    root = make_project(
+        pipeline="""
+        from assetflow import asset, DailyPartitions, MonthlyPartitions, TimeWindowMapping
+
+        DAYS = DailyPartitions(start="2024-01-01", end="2024-02-01")
+
+        @asset(partitions=DAYS)
+        def orders():
+            ...
+
+        @asset(partitions=DAYS, deps={"running_total": TimeWindowMapping(-1, -1)})
+        def running_total(orders, running_total):
+            ...
+
+        @asset(partitions=MonthlyPartitions(start="2024-01", end="2024-02"))
+        def monthly(orders):
+            ...
+        """
+    )
+    nodes, edges = parse_mermaid(ok(["graph", "--format", "mermaid"], root))
+    assert sorted(nodes) == ["monthly", "orders", "running_total"]
+    assert edges == {
+        ("orders", "running_total"): None,
+        ("running_total", "running_total"): "time_window(-1, -1)",
+        ("orders", "monthly"): None,
+    }
+
+
+def test_graph_of_a_selection_keeps_only_its_edges() -> None:
+    nodes, edges = parse_mermaid(
+        ok(["graph", "+monthly_revenue", "--exclude", "products", "--format", "mermaid"])
+    )
+    assert nodes == ["orders", "orders_cleaned", "monthly_revenue"]
+    assert set(edges) == {("orders", "orders_cleaned"), ("orders_cleaned", "monthly_revenue")}
+
+
+# --- selections -------------------------------------------------------------------------------
+
+
+SELECTIONS = [
+    (["+orders_cleaned"], ["products", "orders", "orders_cleaned"]),
+    (
+        ["orders+"],
+        ["orders", "orders_cleaned", "daily_revenue", "monthly_revenue", "revenue_dashboard"],
+    ),
+    (["1+monthly_revenue"], ["orders_cleaned", "monthly_revenue"]),
+    (["tag:domain=sales"], ["orders", "orders_cleaned"]),
+    (["group:finance"], ["daily_revenue", "monthly_revenue", "revenue_dashboard"]),
+    (["*"], EXAMPLE_ASSETS),
+    (["customers", "products"], ["customers", "products"]),
+    (["*", "--exclude", "group:finance"], ["customers", "products", "orders", "orders_cleaned"]),
+    (["+revenue_dashboard", "-x", "+orders_cleaned"], ["customers", *EXAMPLE_ASSETS[4:]]),
+]
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"), SELECTIONS, ids=[" ".join(args) for args, _ in SELECTIONS]
+)
+def test_selection(args: list[str], expected: list[str]) -> None:
+    assert selected(args) == expected
+
+
+# --- partitions -------------------------------------------------------------------------------
+
+
+def test_partitions_range_as_json() -> None:
+    document = ok_json(["partitions", "orders", "--from", "2024-01-30", "--to", "2024-02-02"])
+    assert document["asset"] == "orders"
+    records = document["partitions"]
+    assert [r["partition"] for r in records] == [
+        "2024-01-30",
+        "2024-01-31",
+        "2024-02-01",
+        "2024-02-02",
+    ]
+    assert records[0]["start"] == "2024-01-30T00:00:00+00:00"
+    assert records[-1]["end"] == "2024-02-03T00:00:00+00:00"
+    for record, following in itertools.pairwise(records):
+        assert record["end"] == following["start"]
+
+
+# --- init -------------------------------------------------------------------------------------
+
+
+def test_init_writes_a_project_that_lists_and_refuses_to_overwrite(tmp_path: Path) -> None:
+    out = ok(["init", "shop"], tmp_path)
+    project = tmp_path / "shop"
+    assert (project / "assets.toml").is_file()
+    assert "assets.toml" in out
+    written = {path.name: path.read_bytes() for path in project.iterdir() if path.is_file()}
+    assert set(written) >= {"assets.toml", "pipeline.py"}
+
+    rows = table_rows(ok(["list"], project))
+    assert set(rows) >= {"page_views", "daily_totals", "top_pages"}
+    assert rows["top_pages"][1] == "sql"
+    assert "page_views" in rows["daily_totals"][3]
+
+    code, out, err = run_cli(["init", "shop"], tmp_path)
+    assert code == 2, err
+    assert out == ""
+    assert "Traceback" not in err
+    assert "assets.toml" in err and "overwrit" in err
+    after = {path.name: path.read_bytes() for path in project.iterdir() if path.is_file()}
+    assert after == written
+
+
+def test_init_into_the_current_folder(tmp_path: Path) -> None:
+    ok(["init"], tmp_path)
+    assert (tmp_path / "assets.toml").is_file()
+    assert (tmp_path / "pipeline.py").is_file()
+
+
+# --- finding the project ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--project", "{file}", "list"],
+        ["-p", "{folder}", "graph"],
+        ["list", "--project", "{folder}"],
+        ["graph", "-p", "{file}"],
+    ],
+    ids=["before, file", "before, folder", "after, folder", "after, file"],
+)
+def test_project_option(args: list[str], tmp_path: Path) -> None:
+    paths = {"file": str(REPO_ROOT / "assets.toml"), "folder": str(REPO_ROOT)}
+    out = ok([arg.format(**paths) for arg in args], tmp_path)
+    if "list" in args:
+        assert list(table_rows(out)) == EXAMPLE_ASSETS
+    else:
+        assert [line.split()[0] for line in out.splitlines()] == EXAMPLE_ASSETS
+
+
+def test_assets_toml_is_found_upward_from_a_subfolder() -> None:
+    subfolder = REPO_ROOT / "examples" / "shop"
+    assert not (subfolder / "assets.toml").exists()
+    assert list(table_rows(ok(["list"], subfolder))) == EXAMPLE_ASSETS
+
+
+# --- help -------------------------------------------------------------------------------------
+
+
+def test_module_help_lists_the_commands() -> None:
+    out = ok(["--help"])
+    assert "Usage:" in out
+    commands = re.findall(r"^  (\w[\w-]*)\s{2,}", out.split("Commands:", 1)[1], re.MULTILINE)
+    assert {"init", "list", "graph", "partitions"} <= set(commands)
+
+
+EVERY_HELP = """
+import contextlib, io, json
+from typer.main import get_command
+from assetflow.cli import run
+from assetflow.cli.app import app
+
+def paths(command, prefix=()):
+    yield prefix
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from paths(sub, (*prefix, name))
+
+codes = {}
+for path in paths(get_command(app)):
+    for flag in ("--help", "-h"):
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+            code = run([*path, flag])
+        codes[" ".join([*path, flag])] = [code, "Usage:" in out.getvalue()]
+print(json.dumps(codes))
+"""
+
+
+def test_every_command_help_exits_0() -> None:
+    code, out, err = run_python(EVERY_HELP, REPO_ROOT)
+    assert code == 0, err
+    codes = json.loads(out)
+    assert {"list --help", "graph -h", "partitions --help", "init --help"} <= set(codes)
+    assert {args: result for args, result in codes.items() if result != [0, True]} == {}
+
+
+# --- start-up stays light ---------------------------------------------------------------------
+
+HEAVY = ["textual", "dask", "pandas", "polars", "duckdb", "pydantic", "networkx"]
+
+
+def test_importing_the_cli_imports_nothing_heavy() -> None:
+    code = (
+        "import assetflow.cli, sys\n"
+        f"heavy = {set(HEAVY)!r}\n"
+        "found = sorted({m.split('.')[0] for m in sys.modules} & heavy)\n"
+        "assert not found, found\n"
+    )
+    status, _, err = run_python(code, REPO_ROOT)
+    assert status == 0, err
+
+
+def test_help_imports_nothing_heavy() -> None:
+    """``python -X importtime -m assetflow --help``: the real entry point, every import listed."""
+    import subprocess
+    import sys
+
+    from helpers import cli_env
+
+    completed = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "assetflow", "--help"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    imported = {
+        line.rsplit("|", 1)[-1].strip().split(".")[0]
+        for line in completed.stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
+    assert "assetflow" in imported  # the importtime report was read correctly
+    assert sorted(imported & set(HEAVY)) == []
+
+
+# --- rendering details, in-process ------------------------------------------------------------
+
+
+MERMAID_KEYWORDS = """
+from assetflow import asset
+
+@asset
+def start():
+    ...
+
+@asset
+def end(start):
+    ...
+
+@asset
+def end_(start):
+    ...
+"""
+
+
+@pytest.mark.usefixtures("clean_imports")
+def test_mermaid_node_ids_avoid_the_end_keyword(make_project: ProjectFactory) -> None:
+    """'end' is a valid asset name but a Mermaid keyword: lowercase "end" breaks a flowchart
+    (mermaid.js.org/syntax/flowchart), so it must not be used as a node id."""
+    from assetflow.cli.render import render_graph
+    from assetflow.project import Project
+
+    project = Project.load(make_project(pipeline=MERMAID_KEYWORDS.replace("def end_", "def x")))
+    nodes, edges = parse_mermaid(render_graph(project.graph, project.select(), "mermaid"))
+    assert len(nodes) == 3 and len(edges) == 2
+    assert "end" not in nodes
+    assert 'end["' not in render_graph(project.graph, project.select(), "mermaid")
+
+
+@pytest.mark.usefixtures("clean_imports")
+def test_mermaid_node_ids_are_unique(make_project: ProjectFactory) -> None:
+    from assetflow.cli.render import render_graph
+    from assetflow.project import Project
+
+    project = Project.load(make_project(pipeline=MERMAID_KEYWORDS))
+    text = render_graph(project.graph, project.select(), "mermaid")
+    nodes, edges = parse_mermaid(text)
+    assert len(nodes) == len(set(nodes)) == 3, text
+    assert len(edges) == 2, text
