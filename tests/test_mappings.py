@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -497,17 +496,15 @@ def test_self_dependency_needs_a_negative_time_offset() -> None:
         check_self_dependency(MultiMapping(), multi, "by_region")
 
 
-def test_expanding_many_partitions_is_fast() -> None:
-    # A taste of 1,000 assets x 1,000 partitions: 20,000 edges of the common mappings.
+def test_expanding_a_thousand_partitions_through_the_common_mappings() -> None:
+    # Speed is measured in benchmarks/; this checks the results of the common edges in bulk.
     daily = DailyPartitions("2021-01-01")
     other = DailyPartitions("2021-01-01")
     monthly = MonthlyPartitions("2021-01")
     keys = daily.keys(NOW)[:1000]
-    began = time.perf_counter()
-    for _ in range(5):
-        for key in keys:
-            IdentityMapping().upstream_keys(key, daily, other, NOW)
-            TimeWindowMapping(-1, -1).upstream_keys(key, daily, other, NOW)
-            TimeWindowMapping().downstream_keys(key, monthly, daily, NOW)
-            TimeWindowMapping().upstream_keys(key, daily, monthly, NOW)
-    assert time.perf_counter() - began < 2.0
+    for index, key in enumerate(keys):
+        assert IdentityMapping().upstream_keys(key, daily, other, NOW) == [key]
+        previous = TimeWindowMapping(-1, -1).upstream_keys(key, daily, other, NOW)
+        assert previous == ([keys[index - 1]] if index else [])
+        assert TimeWindowMapping().downstream_keys(key, monthly, daily, NOW) == [key[:7]]
+        assert TimeWindowMapping().upstream_keys(key, daily, monthly, NOW) == [key[:7]]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import json
 import pickle
-import time
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -526,36 +525,29 @@ def test_multi_partitions() -> None:
 # -- speed ----------------------------------------------------------------------------------
 
 
-def test_keys_for_ten_thousand_hourly_partitions_are_fast() -> None:
+def test_keys_for_ten_thousand_hourly_partitions_match_key_at() -> None:
+    # Speed is measured in benchmarks/, never here; this checks the bulk path is right.
     hourly = HourlyPartitions("2023-01-01", timezone="America/New_York")
     now = datetime(2024, 2, 25, tzinfo=UTC)
-    began = time.perf_counter()
     keys = hourly.keys(now)
-    elapsed = time.perf_counter() - began
     assert len(keys) > 10_000
-    assert elapsed < 0.1
     # The bulk path agrees with key_at, including the offset-carrying keys.
     assert keys == [hourly.key_at(i) for i in range(len(keys))]
     assert sum(1 for key in keys if len(key) > 16) == 2
 
 
-def test_arithmetic_far_from_the_start_is_constant_time() -> None:
+def test_arithmetic_far_from_the_start_round_trips() -> None:
     hourly = HourlyPartitions("2000-01-01", timezone="Europe/London")
-    began = time.perf_counter()
-    for _ in range(1000):
-        index = hourly.index_of("2029-07-01T12:00")
-        hourly.key_at(index)
-        hourly.window_at(index)
-    assert time.perf_counter() - began < 0.5
+    index = hourly.index_of("2029-07-01T12:00")
+    assert hourly.key_at(index) == "2029-07-01T12:00"
+    assert hourly.window_at(index)[0].isoformat() == "2029-07-01T12:00:00+01:00"
 
 
 def test_key_cache_grows_linearly_and_is_not_pickled() -> None:
     daily = DailyPartitions("2000-01-01")
-    began = time.perf_counter()
     # Asking for one more key at a time (as a planner walking forward does) stays linear.
     for index in range(1, 20_001):
         assert daily.key_slice(index - 1, index) == [daily.key_at(index - 1)]
-    assert time.perf_counter() - began < 1.0
     assert daily.key_slice(-3, 2) == ["2000-01-01", "2000-01-02"]
     assert daily.key_slice(5, 5) == []
     assert daily.key_slice(2_000_000, 2_000_001) == [daily.key_at(2_000_000)]
