@@ -47,3 +47,11 @@ def did_you_mean(name: str, candidates: Iterable[str], n: int = 3) -> str:
     if not close:
         return ""
     return " (did you mean: " + ", ".join(close) + "?)"
+
+
+class StateError(AssetflowError):
+    """The state store cannot be used: locked, corrupt, or written by a newer assetflow."""
+
+
+class RunError(AssetflowError):
+    """A run cannot start or continue as asked (bad partition range, unknown run or backfill)."""

@@ -29,7 +29,7 @@ from assetflow.checks import CheckDef, builtin_check_name, check_def_of, parse_b
 from assetflow.config import AssetSection, ProjectConfig
 from assetflow.errors import AssetflowError, DefinitionError, GraphError, ProjectLoadError
 from assetflow.partitions_spec import mapping_from_spec, partitions_from_spec
-from assetflow.versions import sql_table_references
+from assetflow.versions import sql_table_references, sql_template_variables
 
 
 @dataclass(frozen=True)
@@ -233,8 +233,18 @@ def _common_options(name: str, section: AssetSection) -> dict[str, Any]:
     return options
 
 
+SQL_PLACEHOLDERS = ("partition_key", "start", "end")
+
+
 def _sql_asset(name: str, section: AssetSection) -> AssetDef:
     assert section.sql is not None
+    unknown = [v for v in sql_template_variables(section.sql) if v not in SQL_PLACEHOLDERS]
+    if unknown:
+        raise DefinitionError(
+            f"assets.toml: assets.{name}.sql: unknown placeholder "
+            + ", ".join("{{ " + v + " }}" for v in unknown)
+            + f" (available: {', '.join('{{ ' + p + ' }}' for p in SQL_PLACEHOLDERS)})"
+        )
     options = _common_options(name, section)
     options["tags"] = dict(section.tags or {})
     options["checks"] = tuple(section.checks or ())
@@ -260,8 +270,10 @@ def _sql_asset(name: str, section: AssetSection) -> AssetDef:
 def _add_sql_table_deps(definition: AssetDef, names: set[str]) -> AssetDef:
     """Add the assets a SQL query reads (FROM/JOIN table names) to its explicit deps."""
     assert definition.sql is not None
-    declared = set(definition.dep_names)
-    found = sorted((sql_table_references(definition.sql) & names) - declared - {definition.name})
+    # DuckDB identifiers are case-insensitive, and the scanner sees lowercased SQL.
+    by_lower = {name.lower(): name for name in names}
+    referenced = {by_lower[t] for t in sql_table_references(definition.sql) if t in by_lower}
+    found = sorted(referenced - set(definition.dep_names) - {definition.name})
     if not found:
         return definition
     return definition.replace(deps=definition.deps + tuple(AssetDep(n) for n in found))
@@ -297,10 +309,14 @@ def _validate_references(definition: AssetDef, config: ProjectConfig) -> None:
 
 
 def _builtin_checks(definition: AssetDef) -> list[CheckDef]:
-    result = []
+    result: list[CheckDef] = []
+    taken: set[str] = set()
     for text in definition.checks:
         parsed = parse_builtin_check(text, definition.name)
-        result.append(
-            CheckDef(name=builtin_check_name(parsed), asset=definition.name, builtin=parsed)
-        )
+        name = base = builtin_check_name(parsed)
+        suffix = 2
+        while name in taken:  # row_count(min=1) and row_count(max=9) both read "row_count"
+            name, suffix = f"{base}_{suffix}", suffix + 1
+        taken.add(name)
+        result.append(CheckDef(name=name, asset=definition.name, builtin=parsed))
     return result

@@ -7,11 +7,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from assetflow import operations
 from assetflow.assets import AssetDef
 from assetflow.config import ProjectConfig, find_config, load_config
-from assetflow.errors import PartitionError, SelectionError, did_you_mean
+from assetflow.errors import PartitionError, RunError, SelectionError, did_you_mean
 from assetflow.graph import AssetGraph
 from assetflow.loader import load_definitions
+from assetflow.planner.explain import WhyLink
+from assetflow.planner.plan import Plan
+from assetflow.planner.status import StatusResult
+from assetflow.runner.results import RunObserver, RunResult
 from assetflow.selection import select
 
 Selection = str | Sequence[str] | None
@@ -34,7 +39,23 @@ class Project:
         """Load the project whose ``assets.toml`` is at or above ``path`` (default: cwd)."""
         config = load_config(find_config(Path(path) if path is not None else None))
         definitions = load_definitions(config)
-        return cls(config, AssetGraph(definitions.assets, definitions.checks))
+        project = cls(config, AssetGraph(definitions.assets, definitions.checks))
+        project._schedule_members()  # a schedule selecting unknown assets fails at load
+        return project
+
+    def _schedule_members(self) -> dict[str, list[str]]:
+        """For each asset, the ``[schedules.NAME]`` whose selection includes it."""
+        members: dict[str, list[str]] = {name: [] for name in self.graph.assets}
+        for schedule_name, schedule in self.config.schedules.items():
+            try:
+                selected = self.select(schedule.select)
+            except SelectionError as exc:
+                raise SelectionError(
+                    f"{self.config.path.name}: schedules.{schedule_name}.select: {exc}"
+                ) from None
+            for name in selected:
+                members[name].append(schedule_name)
+        return members
 
     @property
     def root(self) -> Path:
@@ -86,7 +107,12 @@ class Project:
             raise PartitionError(f"asset '{asset}' has no due partitions yet ({definition})")
         return definition.key_range(first or keys[0], last or keys[-1], now)
 
-    def describe_asset(self, name: str, now: datetime | None = None) -> dict[str, Any]:
+    def describe_asset(
+        self,
+        name: str,
+        now: datetime | None = None,
+        schedules: dict[str, list[str]] | None = None,
+    ) -> dict[str, Any]:
         """The ``list --json`` record of one asset (field names are a stable contract)."""
         definition = self.asset(name)
         return {
@@ -101,6 +127,7 @@ class Project:
             "tags": dict(definition.tags),
             "owners": list(definition.owners),
             "schedule": definition.schedule,
+            "schedules": (schedules or self._schedule_members())[name],
             "io": definition.io,
             "code_version": definition.code_version,
             "checks": [c.name for c in self.graph.checks if c.asset == name],
@@ -112,4 +139,203 @@ class Project:
         self, selection: Selection = None, exclude: Selection = None, now: datetime | None = None
     ) -> list[dict[str, Any]]:
         """``describe_asset`` for every selected asset, in topological order."""
-        return [self.describe_asset(name, now) for name in self.select(selection, exclude)]
+        schedules = self._schedule_members()
+        return [
+            self.describe_asset(name, now, schedules) for name in self.select(selection, exclude)
+        ]
+
+    # -- history, plans and runs (see assetflow.operations) -----------------------------------
+
+    def status(
+        self,
+        selection: Selection = None,
+        *,
+        exclude: Selection = None,
+        partition: str | None = None,
+        first: str | None = None,
+        last: str | None = None,
+        now: datetime | None = None,
+    ) -> list[StatusResult]:
+        """The status and reasons of every targeted partition (all partitions by default)."""
+        return operations.statuses(self, _scope(selection, exclude, partition, first, last), now)
+
+    def plan(
+        self,
+        selection: Selection = None,
+        *,
+        exclude: Selection = None,
+        partition: str | None = None,
+        first: str | None = None,
+        last: str | None = None,
+        only: bool = False,
+        force: bool = False,
+        now: datetime | None = None,
+    ) -> Plan:
+        """The minimal ordered plan that makes the selection fresh (nothing runs)."""
+        scope = _scope(selection, exclude, partition, first, last)
+        return operations.make_plan(self, scope, only=only, force=force, now=now)
+
+    def materialize(
+        self,
+        selection: Selection = None,
+        *,
+        exclude: Selection = None,
+        partition: str | None = None,
+        first: str | None = None,
+        last: str | None = None,
+        only: bool = False,
+        force: bool = False,
+        fail_fast: bool = False,
+        workers: int | None = None,
+        executor: str | None = None,
+        observer: RunObserver | None = None,
+        now: datetime | None = None,
+    ) -> RunResult:
+        """Make the selection fresh: plan, run the plan, record everything.
+
+        Returns the run's result (its status is ``failed`` if any step failed); raises
+        :class:`~assetflow.runner.run.RunCancelled` on Ctrl-C.
+        """
+        _check_executor(executor or self.config.executor.kind)
+        scope = _scope(selection, exclude, partition, first, last)
+        plan = operations.make_plan(self, scope, only=only, force=force, now=now)
+        return operations.execute(
+            self, plan, scope, workers=workers, fail_fast=fail_fast, observer=observer
+        )
+
+    def backfill(
+        self,
+        selection: Selection,
+        *,
+        first: str,
+        last: str,
+        exclude: Selection = None,
+        missing_only: bool = False,
+        stale_only: bool = False,
+        downstream: bool = False,
+        fail_fast: bool = False,
+        workers: int | None = None,
+        observer: RunObserver | None = None,
+        now: datetime | None = None,
+    ) -> RunResult:
+        """Re-run the partitions from ``first`` to ``last`` (inclusive) in order, tracked."""
+        return operations.backfill(
+            self,
+            _scope(selection, exclude, None, first, last),
+            missing_only=missing_only,
+            stale_only=stale_only,
+            downstream=downstream,
+            workers=workers,
+            fail_fast=fail_fast,
+            observer=observer,
+            now=now,
+        )
+
+    def resume_backfill(
+        self,
+        backfill_id: str,
+        *,
+        fail_fast: bool = False,
+        workers: int | None = None,
+        observer: RunObserver | None = None,
+    ) -> RunResult:
+        """Continue a backfill with the partitions none of its runs has materialized."""
+        return operations.resume_backfill(
+            self, backfill_id, workers=workers, fail_fast=fail_fast, observer=observer
+        )
+
+    def backfills(self, limit: int = 20) -> list[Any]:
+        """Recent backfills, newest first."""
+        return operations.store_of(self).backfills(limit)
+
+    def backfill_record(self, backfill_id: str) -> Any:
+        """One backfill by id (or unique prefix); RunError if unknown."""
+        record = operations.store_of(self).backfill(backfill_id)
+        if record is None:
+            raise RunError(f"unknown backfill '{backfill_id}' (see `assetflow backfill list`)")
+        return record
+
+    def why(
+        self, asset: str, partition: str | None = None, now: datetime | None = None
+    ) -> list[WhyLink]:
+        """The reason chain of one partition down to its root cause."""
+        from assetflow.planner.explain import why
+
+        definition = self.asset(asset)
+        if partition is None:
+            if definition.partitions.kind != "none":
+                raise PartitionError(
+                    f"asset '{asset}' is partitioned ({definition.partitions}); "
+                    "name a partition, e.g. "
+                    f"assetflow why {asset} {definition.partitions.last_key(now) or 'KEY'}"
+                )
+            partition = "-"
+        key = definition.partitions.validate_key(partition, now)
+        evaluator = operations.evaluator(self, now)
+        return why(evaluator, asset, key, operations.store_of(self).materialization)
+
+    def runs(
+        self, limit: int = 20, status: str | None = None, asset: str | None = None
+    ) -> list[Any]:
+        """Recent runs, newest first, with step counts."""
+        if asset is not None:
+            self.asset(asset)
+        return operations.store_of(self).runs(limit=limit, status=status, asset=asset)
+
+    def run(self, run_id: str) -> tuple[Any, list[Any]]:
+        """One run and every attempt of its steps; RunError for an unknown id."""
+        store = operations.store_of(self)
+        record = store.run(run_id)
+        if record is None:
+            raise RunError(f"unknown run '{run_id}' (see `assetflow runs`)")
+        return record, store.run_steps(record.run_id)
+
+    def logs(
+        self,
+        asset: str,
+        partition: str | None = None,
+        run_id: str | None = None,
+        limit: int | None = None,
+    ) -> list[Any]:
+        """Captured log records of an asset's materializations, oldest first."""
+        self.asset(asset)
+        return operations.store_of(self).logs(asset, partition, run_id, limit)
+
+    def lineage(
+        self, asset: str, partition: str | None = None, direction: str = "both", depth: int = 10
+    ) -> dict[str, Any]:
+        """Which materializations fed which, around the latest success of one partition."""
+        from assetflow.lineage import lineage_graph
+
+        definition = self.asset(asset)
+        key = "-" if partition is None and definition.partitions.kind == "none" else partition
+        if key is None:
+            raise PartitionError(f"asset '{asset}' is partitioned; name a partition")
+        key = definition.partitions.validate_key(key)
+        return lineage_graph(operations.store_of(self), asset, key, direction, depth)
+
+    def prune(self, before: datetime) -> dict[str, int]:
+        """Delete history of runs that ended before ``before`` (statuses stay the same)."""
+        return operations.prune(self, before)
+
+
+def _scope(
+    selection: Selection,
+    exclude: Selection,
+    partition: str | None,
+    first: str | None,
+    last: str | None,
+) -> operations.Scope:
+    def terms(value: Selection) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        return (value,) if isinstance(value, str) else tuple(value)
+
+    return operations.Scope(terms(selection), terms(exclude), partition, first, last)
+
+
+def _check_executor(kind: str) -> None:
+    if kind != "threads":
+        raise RunError(
+            f"executor '{kind}' is not available in this release; use executor.kind = \"threads\""
+        )

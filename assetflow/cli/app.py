@@ -72,14 +72,14 @@ def _global_options(
     ctx.obj = {"project": project, "debug": debug}
 
 
-def _load(ctx: typer.Context, project: Path | None) -> Project:
+def load_project(ctx: typer.Context, project: Path | None) -> Project:
     from assetflow.project import Project
 
     chosen = project if project is not None else (ctx.obj or {}).get("project")
     return Project.load(chosen)
 
 
-def _print_json(document: Any) -> None:
+def print_json(document: Any) -> None:
     sys.stdout.write(json.dumps(document, indent=2, default=str) + "\n")
 
 
@@ -114,10 +114,10 @@ def list_command(
     """List assets with their partitions, dependencies, group, tags and schedule."""
     from assetflow.cli.render import render_asset_table
 
-    loaded = _load(ctx, project)
+    loaded = load_project(ctx, project)
     records = loaded.list_assets(selection, exclude)
     if as_json:
-        _print_json({"project": loaded.name, "assets": records})
+        print_json({"project": loaded.name, "assets": records})
     else:
         typer.echo(render_asset_table(records))
 
@@ -136,7 +136,7 @@ def graph_command(
     """Print the asset graph as Mermaid, Graphviz dot, or text."""
     from assetflow.cli.render import render_graph
 
-    loaded = _load(ctx, project)
+    loaded = load_project(ctx, project)
     names = loaded.select(selection, exclude)
     typer.echo(render_graph(loaded.graph, names, fmt.value))
 
@@ -163,10 +163,14 @@ def partitions_command(
     """List an asset's due partition keys and their time windows."""
     from assetflow.cli.render import partition_records, render_partitions
 
-    loaded = _load(ctx, project)
+    loaded = load_project(ctx, project)
     keys = loaded.partition_keys(asset, partition, first, last)
     records = partition_records(loaded.asset(asset).partitions, keys)
     if as_json:
-        _print_json({"asset": asset, "partitions": records})
+        print_json({"asset": asset, "partitions": records})
     else:
         typer.echo(render_partitions(records))
+
+
+# Register the commands defined in other modules (they import this one for `app`).
+from assetflow.cli import history_commands, run_commands  # noqa: E402, F401

@@ -56,7 +56,7 @@ def render_asset_table(records: Sequence[Mapping[str, Any]]) -> str:
                 ", ".join(record["deps"]) or "-",
                 record["group"],
                 tags or "-",
-                record["schedule"] or "-",
+                record["schedule"] or ", ".join(record.get("schedules") or []) or "-",
             ]
         )
     headers = ["ASSET", "KIND", "PARTITIONS", "DEPS", "GROUP", "TAGS", "SCHEDULE"]

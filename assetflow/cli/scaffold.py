@@ -32,6 +32,10 @@ def write_project(directory: Path, name: str | None = None) -> list[Path]:
     existing = [str(path) for path in targets.values() if path.exists()]
     if existing:
         raise ConfigError(f"not overwriting existing {', '.join(existing)}")
+    if name is not None and not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", name):
+        raise ConfigError(
+            f"--name {name!r}: use letters, digits, '_', '-' and '.' (it goes into assets.toml)"
+        )
     directory.mkdir(parents=True, exist_ok=True)
     templates = resources.files("assetflow") / "templates"
     values = {"name": name or project_name_for(directory)}

@@ -135,7 +135,7 @@ def monthly_revenue(orders_cleaned):
 @asset(group="finance", tags={"domain": "finance"}, deps=["daily_revenue"])
 def revenue_dashboard(context: Context, monthly_revenue, customers):
     """The finance team's dashboard: revenue per month with the share of active customers."""
-    total_customers = customers.count("*").fetchone()[0]
+    total_customers = customers.count("*").fetchall()[0][0]
     context.add_metadata({"customers": total_customers})
     return monthly_revenue.aggregate(
         "month, sum(revenue) as revenue, sum(orders) as orders, "

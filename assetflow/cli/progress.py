@@ -1,0 +1,130 @@
+"""Run progress for the terminal: a live display on a TTY, one line per event otherwise."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from typing import IO, Any
+
+from assetflow.planner.plan import Plan, PlanStep
+from assetflow.records import StepStatus
+from assetflow.runner.results import RunResult, StepResult
+
+_MARKS = {StepStatus.SUCCESS: "ok", StepStatus.FAILED: "FAILED", StepStatus.SKIPPED: "skipped"}
+
+
+class LineProgress:
+    """One line per event, for logs and pipes: ``ok      orders[2024-01-01]  0.02s``."""
+
+    def __init__(self, stream: IO[str] | None = None) -> None:
+        self.stream = stream or sys.stdout
+        self._lock = threading.Lock()
+        self.total = 0
+        self.finished = 0
+
+    def _write(self, text: str) -> None:
+        with self._lock:
+            self.stream.write(text + "\n")
+            self.stream.flush()
+
+    def run_started(self, run_id: str, plan: Plan) -> None:
+        self.total = len(plan.steps)
+        self._write(f"run {run_id}: {self.total} step(s)")
+
+    def step_started(self, step: PlanStep) -> None:
+        pass
+
+    def step_finished(self, result: StepResult) -> None:
+        self.finished += 1
+        mark = _MARKS[result.status]
+        detail = f"{result.duration_s:.2f}s"
+        if result.attempts > 1:
+            detail += f", {result.attempts} attempts"
+        if result.error:
+            detail += f": {result.error}"
+        if result.reason:
+            detail = result.reason
+        self._write(f"{mark:<8}{result.name}  {detail}  [{self.finished}/{self.total}]")
+
+    def run_finished(self, result: RunResult) -> None:
+        counts = ", ".join(f"{n} {status}" for status, n in sorted(result.counts.items()))
+        self._write(f"run {result.run_id} {result.status.value}: {counts or 'nothing to do'}")
+
+
+class LiveProgress:
+    """A live status line on a terminal: done / failed / running / remaining and an ETA."""
+
+    def __init__(self, console: Any = None) -> None:
+        from rich.console import Console
+
+        self.console = console or Console(stderr=False)
+        self._lock = threading.Lock()
+        self.total = 0
+        self.done = self.failed = self.skipped = self.running = 0
+        self.started = time.monotonic()
+        self._live: Any = None
+        self.run_id = ""
+
+    def _line(self) -> str:
+        finished = self.done + self.failed + self.skipped
+        remaining = self.total - finished - self.running
+        elapsed = time.monotonic() - self.started
+        eta = ""
+        if finished and remaining + self.running:
+            eta = f"  ETA {elapsed / finished * (remaining + self.running):.0f}s"
+        return (
+            f"[bold]{self.run_id}[/]  done [green]{self.done}[/]  failed [red]{self.failed}[/]  "
+            f"skipped [yellow]{self.skipped}[/]  running {self.running}  remaining {remaining}"
+            f"  ({elapsed:.1f}s){eta}"
+        )
+
+    def run_started(self, run_id: str, plan: Plan) -> None:
+        from rich.live import Live
+
+        self.total = len(plan.steps)
+        self.run_id = run_id
+        self.started = time.monotonic()
+        self._live = Live(self._line(), console=self.console, refresh_per_second=8, transient=True)
+        self._live.start()
+
+    def step_started(self, step: PlanStep) -> None:
+        with self._lock:
+            self.running += 1
+            self._refresh()
+
+    def step_finished(self, result: StepResult) -> None:
+        with self._lock:
+            if result.status is StepStatus.SUCCESS:
+                self.done += 1
+                self.running -= 1
+            elif result.status is StepStatus.FAILED:
+                self.failed += 1
+                self.running -= 1
+                self.console.print(f"[red]FAILED[/] {result.name}: {result.error}")
+            else:
+                self.skipped += 1
+            self._refresh()
+
+    def _refresh(self) -> None:
+        if self._live is not None:
+            self._live.update(self._line())
+
+    def run_finished(self, result: RunResult) -> None:
+        if self._live is not None:
+            self._live.stop()
+        colour = "green" if result.status.value == "success" else "red"
+        counts = ", ".join(f"{n} {status}" for status, n in sorted(result.counts.items()))
+        self.console.print(
+            f"run {result.run_id} [{colour}]{result.status.value}[/]: {counts or 'nothing to do'}"
+            f" in {time.monotonic() - self.started:.1f}s"
+        )
+
+
+def progress_for(as_json: bool) -> LineProgress | LiveProgress:
+    """Live on a terminal; lines otherwise; with --json, lines on stderr (stdout is the JSON)."""
+    if as_json:
+        return LineProgress(sys.stderr)
+    if sys.stdout.isatty():
+        return LiveProgress()
+    return LineProgress(sys.stdout)

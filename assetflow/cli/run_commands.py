@@ -1,0 +1,220 @@
+"""Commands that plan and run: ``plan``, ``materialize``, ``backfill``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from assetflow.cli.app import (
+    DebugOption,
+    ExcludeOption,
+    JsonOption,
+    ProjectOption,
+    SelectionArgument,
+    app,
+    load_project,
+    print_json,
+)
+
+PartitionOption = Annotated[
+    str | None, typer.Option("--partition", help="One partition key.", show_default=False)
+]
+FromOption = Annotated[
+    str | None,
+    typer.Option("--from", help="First partition key of a range (inclusive).", show_default=False),
+]
+ToOption = Annotated[
+    str | None,
+    typer.Option("--to", help="Last partition key of a range (inclusive).", show_default=False),
+]
+OnlyOption = Annotated[
+    bool,
+    typer.Option("--only", help="Leave out upstream partitions that are not fresh."),
+]
+ForceOption = Annotated[
+    bool, typer.Option("--force", help="Include selected partitions that are fresh too.")
+]
+FailFastOption = Annotated[
+    bool, typer.Option("--fail-fast", help="Start no new step after the first failure.")
+]
+WorkersOption = Annotated[
+    int | None,
+    typer.Option(
+        "--workers", "-w", min=1, help="Steps run in parallel (default: executor.workers)."
+    ),
+]
+ExecutorOption = Annotated[
+    str | None,
+    typer.Option("--executor", help="Executor kind (default: executor.kind).", show_default=False),
+]
+
+
+def _finish(result: object, as_json: bool) -> None:
+    from assetflow.cli import EXIT_FAILED
+    from assetflow.records import RunStatus
+    from assetflow.runner.results import RunResult
+
+    assert isinstance(result, RunResult)
+    if as_json:
+        print_json(result.to_json())
+    if result.status is RunStatus.FAILED:
+        raise typer.Exit(EXIT_FAILED)
+
+
+@app.command("plan")
+def plan_command(
+    ctx: typer.Context,
+    selection: SelectionArgument = None,
+    exclude: ExcludeOption = None,
+    partition: PartitionOption = None,
+    first: FromOption = None,
+    last: ToOption = None,
+    only: OnlyOption = False,
+    force: ForceOption = False,
+    as_json: JsonOption = False,
+    project: ProjectOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Show the steps `materialize` would run and why, with an estimated duration."""
+    loaded = load_project(ctx, project)
+    plan = loaded.plan(
+        selection,
+        exclude=exclude,
+        partition=partition,
+        first=first,
+        last=last,
+        only=only,
+        force=force,
+    )
+    if as_json:
+        print_json(plan.to_json())
+        return
+    typer.echo(plan.explain())
+    if plan.estimated_seconds is not None:
+        typer.echo(f"estimated duration: {plan.estimated_seconds:.1f}s (serial, from history)")
+
+
+@app.command("materialize")
+def materialize_command(
+    ctx: typer.Context,
+    selection: SelectionArgument = None,
+    exclude: ExcludeOption = None,
+    partition: PartitionOption = None,
+    first: FromOption = None,
+    last: ToOption = None,
+    only: OnlyOption = False,
+    force: ForceOption = False,
+    fail_fast: FailFastOption = False,
+    workers: WorkersOption = None,
+    executor: ExecutorOption = None,
+    as_json: JsonOption = False,
+    project: ProjectOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Make the selection fresh: run every stale, missing or failed partition it needs."""
+    from assetflow.cli.progress import progress_for
+
+    loaded = load_project(ctx, project)
+    result = loaded.materialize(
+        selection,
+        exclude=exclude,
+        partition=partition,
+        first=first,
+        last=last,
+        only=only,
+        force=force,
+        fail_fast=fail_fast,
+        workers=workers,
+        executor=executor,
+        observer=progress_for(as_json),
+    )
+    _finish(result, as_json)
+
+
+@app.command("backfill")
+def backfill_command(
+    ctx: typer.Context,
+    arguments: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="SELECTION to backfill; or `list`, `show ID`, `resume ID`.", show_default=False
+        ),
+    ] = None,
+    exclude: ExcludeOption = None,
+    first: FromOption = None,
+    last: ToOption = None,
+    missing_only: Annotated[
+        bool, typer.Option("--missing-only", help="Only partitions never materialized (or failed).")
+    ] = False,
+    stale_only: Annotated[
+        bool, typer.Option("--stale-only", help="Only partitions that are not fresh.")
+    ] = False,
+    downstream: Annotated[
+        bool, typer.Option("--downstream", help="Also the range of every downstream asset.")
+    ] = False,
+    fail_fast: FailFastOption = False,
+    workers: WorkersOption = None,
+    limit: Annotated[int, typer.Option("--limit", help="With `list`: how many.")] = 20,
+    as_json: JsonOption = False,
+    project: ProjectOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Re-run a partition range in order, tracked and resumable.
+
+    \b
+    assetflow backfill orders --from 2024-01-01 --to 2024-01-31
+    assetflow backfill list
+    assetflow backfill show ID
+    assetflow backfill resume ID
+    """
+    from assetflow.cli.progress import progress_for
+    from assetflow.cli.render_history import backfill_json, render_backfill, render_backfills
+    from assetflow.errors import RunError
+
+    words = list(arguments or [])
+    loaded = load_project(ctx, project)
+    if words[:1] == ["list"] and len(words) == 1:
+        records = loaded.backfills(limit)
+        if as_json:
+            print_json({"backfills": [backfill_json(b) for b in records]})
+        else:
+            typer.echo(render_backfills(records))
+        return
+    if words[:1] in (["show"], ["resume"]):
+        if len(words) != 2:
+            raise RunError(f"usage: assetflow backfill {words[0]} ID")
+        if words[0] == "show":
+            record = loaded.backfill_record(words[1])
+            if as_json:
+                print_json(backfill_json(record))
+            else:
+                typer.echo(render_backfill(record))
+            return
+        result = loaded.resume_backfill(
+            words[1], fail_fast=fail_fast, workers=workers, observer=progress_for(as_json)
+        )
+        _finish(result, as_json)
+        return
+    if not words:
+        raise RunError("name what to backfill: assetflow backfill SELECTION --from A --to B")
+    if first is None or last is None:
+        raise RunError("a backfill needs --from and --to (inclusive partition keys)")
+    result = loaded.backfill(
+        words,
+        first=first,
+        last=last,
+        exclude=exclude,
+        missing_only=missing_only,
+        stale_only=stale_only,
+        downstream=downstream,
+        fail_fast=fail_fast,
+        workers=workers,
+        observer=progress_for(as_json),
+    )
+    if not as_json and result.backfill_id:
+        typer.echo(
+            f"backfill {result.backfill_id} (resume with: assetflow backfill resume "
+            f"{result.backfill_id})"
+        )
+    _finish(result, as_json)

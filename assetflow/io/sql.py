@@ -1,0 +1,149 @@
+"""SQL assets: run an asset's SQL on the step's cursor, upstream names shadowed by its inputs.
+
+Each upstream asset's name becomes a TEMP view of exactly the mapped partitions. TEMP views belong
+to the cursor that creates them and resolve before the warehouse's own tables (even before
+``main.name``), so the SQL's ``FROM orders`` reads the slice while other steps' cursors keep
+seeing the whole table. ``{{ partition_key }}``, ``{{ start }}`` and ``{{ end }}`` become bound
+parameters (``$partition_key`` ...), never text spliced into the SQL.
+
+DuckDB relations are lazy SQL text, read again on every use, and the views are dropped before
+this returns; so the result is materialized first, and the relation returned reads those rows.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime
+
+import duckdb
+
+from assetflow.assets import AssetDef
+from assetflow.io.base import PARTITION_COLUMN, OutputError
+from assetflow.io.warehouse import (
+    current_catalog,
+    qualified_table,
+    quote_identifier,
+    table_columns,
+)
+
+# Each placeholder and the SQL type its value is bound as (also when it is NULL).
+PLACEHOLDERS: dict[str, str] = {
+    "partition_key": "VARCHAR",
+    "start": "TIMESTAMPTZ",
+    "end": "TIMESTAMPTZ",
+}
+
+_TOKEN = re.compile(
+    r"""
+    (?P<comment>--[^\n]*|/\*.*?\*/)
+  | (?P<string>'(?:[^']|'')*')
+  | (?P<identifier>"(?:[^"]|"")*")
+  | (?P<placeholder>\{\{\s*(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*\}\})
+  | (?P<template>\{\{|\{%)
+  | (?P<other>[^'"{/-]+|.)
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+
+
+def render_sql(sql: str, asset_name: str) -> tuple[str, list[str]]:
+    """The SQL with each placeholder turned into a typed parameter, and the names used.
+
+    Placeholders inside comments are ignored. One inside a string literal would not be bound,
+    so that is an OutputError, as is an unknown placeholder or other template syntax.
+    """
+    parts: list[str] = []
+    used: dict[str, None] = {}
+    unknown: dict[str, None] = {}
+    for match in _TOKEN.finditer(sql):
+        kind = match.lastgroup
+        text = match.group()
+        if kind == "placeholder":
+            name = match.group("name")
+            if name not in PLACEHOLDERS:
+                unknown.setdefault(name, None)
+                continue
+            used.setdefault(name, None)
+            text = f"CAST(${name} AS {PLACEHOLDERS[name]})"
+        elif kind == "string":
+            quoted = [name for name in _PLACEHOLDER.findall(text) if name in PLACEHOLDERS]
+            if quoted:
+                raise OutputError(
+                    f"asset '{asset_name}': the SQL puts {{{{ {quoted[0]} }}}} inside quotes "
+                    f"({text}); write it without quotes: it is bound as a typed parameter"
+                )
+        elif kind == "template":
+            raise OutputError(
+                f"asset '{asset_name}': unsupported template syntax {text!r} in the SQL; only "
+                + ", ".join(f"{{{{ {name} }}}}" for name in PLACEHOLDERS)
+                + " are replaced"
+            )
+        parts.append(text)
+    if unknown:
+        raise OutputError(
+            f"asset '{asset_name}': unknown placeholder(s) "
+            + ", ".join(f"{{{{ {name} }}}}" for name in unknown)
+            + " in the SQL; the known ones are "
+            + ", ".join(f"{{{{ {name} }}}}" for name in PLACEHOLDERS)
+        )
+    return "".join(parts), list(used)
+
+
+def _empty_slice(con: duckdb.DuckDBPyConnection, name: str) -> duckdb.DuckDBPyRelation | None:
+    """No rows, with the columns of the upstream's assetflow table; ``None`` without one.
+
+    An input is None when its mapped partitions lie outside the upstream's definition; the SQL
+    must then see no rows, not the whole stored table. An upstream without an assetflow table
+    (io 'none' or 'parquet') leaves its name to whatever the warehouse has under it.
+    """
+    catalog = current_catalog(con)
+    found = table_columns(con, catalog, name)
+    if found is None or found[0] != name:
+        return None
+    if PARTITION_COLUMN not in (column for column, _ in found[1]):
+        return None
+    table = qualified_table(catalog, name)
+    partition = quote_identifier(PARTITION_COLUMN)
+    return con.sql(f"SELECT * EXCLUDE ({partition}) FROM {table} WHERE false")
+
+
+def run_sql_asset(
+    con: duckdb.DuckDBPyConnection,
+    asset_def: AssetDef,
+    partition_key: str,
+    time_window: tuple[datetime, datetime] | None,
+    inputs: Mapping[str, duckdb.DuckDBPyRelation | None],
+) -> duckdb.DuckDBPyRelation:
+    """Run a SQL asset's query for one partition and return its rows.
+
+    ``inputs`` maps each upstream asset name to its loaded slice (or ``None``). ``start`` and
+    ``end`` are the time window as TIMESTAMPTZ, NULL for partitions without one. A SQL error
+    propagates as DuckDB raised it.
+    """
+    if asset_def.sql is None:
+        raise OutputError(f"asset '{asset_def.name}' has no SQL to run")
+    text, used = render_sql(asset_def.sql, asset_def.name)
+    values: dict[str, object] = {
+        "partition_key": partition_key,
+        "start": time_window[0] if time_window else None,
+        "end": time_window[1] if time_window else None,
+    }
+    params = {name: values[name] for name in used}
+    views: list[str] = []
+    try:
+        for name, relation in inputs.items():
+            view = relation if relation is not None else _empty_slice(con, name)
+            if view is not None:
+                con.register(name, view)
+                views.append(name)
+        result = con.sql(text, params=params or None)
+        if result is None:
+            raise OutputError(
+                f"asset '{asset_def.name}': its SQL returned no result; it must be a query"
+            )
+        return result.materialize()
+    finally:
+        for name in views:
+            con.unregister(name)

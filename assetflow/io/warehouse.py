@@ -1,0 +1,220 @@
+"""The project's warehouse: one DuckDB connection per run, a cursor per step, locks per table.
+
+DuckDB cursors of one connection share the database and may be used from different threads, each
+with its own transactions and its own TEMP schema. DuckDB resolves concurrent transactions
+optimistically: appends never conflict and deletes of different rows of one table don't either,
+but two transactions creating or dropping the same table do ("Catalog write-write conflict").
+So writers of one table share a :class:`TableLock` while they only replace rows, and take it
+alone to create, drop or recreate the table.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from types import TracebackType
+
+import duckdb
+
+from assetflow.io.base import PARTITION_COLUMN
+
+
+class TableLock:
+    """A shared/exclusive lock: many row writers at once, or one schema writer alone.
+
+    Waiting exclusive holders go first, so a stream of row writers cannot starve a table
+    creation.
+    """
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._sharing = 0
+        self._exclusive = False
+        self._waiting = 0
+
+    @contextmanager
+    def shared(self) -> Iterator[None]:
+        """Held by any number of threads at once, never beside an exclusive holder."""
+        with self._changed:
+            while self._exclusive or self._waiting:
+                self._changed.wait()
+            self._sharing += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._sharing -= 1
+                self._changed.notify_all()
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Held by one thread, with no shared holder."""
+        with self._changed:
+            self._waiting += 1
+            while self._exclusive or self._sharing:
+                self._changed.wait()
+            self._waiting -= 1
+            self._exclusive = True
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._exclusive = False
+                self._changed.notify_all()
+
+
+_TABLE_LOCKS: dict[tuple[str, str], TableLock] = {}
+_LOCKS: dict[tuple[str, str], threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def table_lock(scope: str, name: str) -> TableLock:
+    """The process-wide :class:`TableLock` of table (or folder) ``name`` within ``scope``.
+
+    Locks live for the whole process, keyed by the database file or data folder, so two
+    :class:`Warehouse` objects on the same file (two runs in one process) share them.
+    """
+    key = (scope, name.lower())  # DuckDB names are case-insensitive
+    with _LOCKS_GUARD:
+        lock = _TABLE_LOCKS.get(key)
+        if lock is None:
+            lock = _TABLE_LOCKS[key] = TableLock()
+        return lock
+
+
+def write_lock(scope: str, name: str) -> threading.Lock:
+    """A process-wide plain lock for ``name`` within ``scope`` (one partition, say)."""
+    key = (scope, name)
+    with _LOCKS_GUARD:
+        lock = _LOCKS.get(key)
+        if lock is None:
+            lock = _LOCKS[key] = threading.Lock()
+        return lock
+
+
+def quote_identifier(name: str) -> str:
+    """``name`` as a double-quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def sql_string(text: str) -> str:
+    """``text`` as a single-quoted SQL string literal.
+
+    Used only for values assetflow itself produces (partition keys, file paths) where a literal
+    is what lets DuckDB prune row groups or open files at bind time; user SQL gets bound
+    parameters instead. DuckDB reads backslashes in a plain string literally, so doubling the
+    quotes is the whole escape.
+    """
+    return "'" + text.replace("'", "''") + "'"
+
+
+def current_catalog(con: duckdb.DuckDBPyConnection) -> str:
+    """The name of the database ``con`` is attached to (``warehouse`` for warehouse.duckdb)."""
+    row = con.sql("SELECT current_database()").fetchall()[0]
+    return str(row[0])
+
+
+def qualified_table(catalog: str, table: str) -> str:
+    """``"catalog"."main"."table"``.
+
+    Fully qualified on purpose: a TEMP view shadows ``main.table`` too (the TEMP catalog's schema
+    is also called ``main``), so only the catalog-qualified name reaches the stored table.
+    """
+    return ".".join(quote_identifier(part) for part in (catalog, "main", table))
+
+
+def table_columns(
+    con: duckdb.DuckDBPyConnection, catalog: str, table: str
+) -> tuple[str, list[tuple[str, str]]] | None:
+    """``(stored name, [(column, type), ...])`` of a table in ``catalog.main``, or ``None``.
+
+    The name is matched case-insensitively, as DuckDB resolves it; the stored spelling is
+    returned so callers can tell ``Orders`` from ``orders``.
+    """
+    rows = con.sql(
+        "SELECT table_name, column_name, data_type FROM duckdb_columns() "
+        "WHERE database_name = $catalog AND schema_name = 'main' "
+        "AND lower(table_name) = lower($table) ORDER BY column_index",
+        params={"catalog": catalog, "table": table},
+    ).fetchall()
+    if not rows:
+        return None
+    return str(rows[0][0]), [(str(column), str(kind)) for _, column, kind in rows]
+
+
+def data_columns(columns: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The columns without assetflow's bookkeeping column."""
+    return [(name, kind) for name, kind in columns if name != PARTITION_COLUMN]
+
+
+class Warehouse:
+    """One DuckDB connection to the project's warehouse file for the length of a run.
+
+    ``Warehouse(":memory:")`` is a private in-memory database (tests). Call :meth:`cursor` once per
+    step or thread, and :meth:`close` (or use ``with``) when the run ends.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] = ":memory:") -> None:
+        text = os.fspath(path)
+        self.path = text
+        if text.startswith(":memory:"):
+            # ":memory:" is a new database per connect; ":memory:name" is shared in the process.
+            self.scope = f"{text}@{id(self)}" if text == ":memory:" else text
+        else:
+            Path(text).parent.mkdir(parents=True, exist_ok=True)
+            self.scope = os.path.realpath(text)
+        self._connection: duckdb.DuckDBPyConnection | None = duckdb.connect(text)
+        self.catalog = current_catalog(self._connection)
+        self._guard = threading.Lock()
+
+    @property
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        """The run's connection; prefer :meth:`cursor` in steps."""
+        if self._connection is None:
+            raise duckdb.ConnectionException(f"the warehouse {self.path} is closed")
+        return self._connection
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A new cursor (its own transactions and TEMP schema) on the run's connection."""
+        with self._guard:
+            return self.connection.cursor()
+
+    def table(self, asset: str) -> str:
+        """The fully qualified name of an asset's table."""
+        return qualified_table(self.catalog, asset)
+
+    def lock(self, table: str) -> TableLock:
+        """The shared/exclusive lock of writes to ``table`` in this warehouse."""
+        return table_lock(self.scope, table)
+
+    def partition_lock(self, table: str, partition_key: str) -> threading.Lock:
+        """The lock serializing writes to one partition of ``table``.
+
+        The runner never materializes one partition twice at once; this makes a store correct
+        even if someone does (the second would otherwise fail on a delete-delete conflict).
+        """
+        return write_lock(self.scope, f"{table.lower()}\0{partition_key}")
+
+    def close(self) -> None:
+        """Close the connection (and with it every cursor); closing twice is harmless."""
+        with self._guard:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Warehouse({self.path!r})"

@@ -1,0 +1,318 @@
+"""The operations behind :class:`~assetflow.project.Project`: status, plan, run, backfill.
+
+Each reads history through the state store, decides with the pure planner, and (for runs)
+executes with the runner, recording through a batching recorder so that the state file is
+never held open for long.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from assetflow.errors import RunError
+from assetflow.planner.keys import ExistingKeys
+from assetflow.planner.plan import Plan, build_plan
+from assetflow.planner.status import StatusEvaluator
+from assetflow.planner.targets import resolve_targets
+from assetflow.records import (
+    BackfillRecord,
+    PartitionStatus,
+    RunKind,
+    RunRecord,
+    RunStatus,
+    StepStatus,
+    new_run_id,
+    this_host,
+    this_pid,
+    utcnow,
+)
+from assetflow.runner.results import RunObserver, RunResult
+
+if TYPE_CHECKING:
+    from assetflow.project import Project
+    from assetflow.store.store import StateStore
+
+Node = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a command targets: a selection and an optional partition key or range."""
+
+    selection: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    partition: str | None = None
+    first: str | None = None
+    last: str | None = None
+
+    def describe(self) -> str:
+        text = " ".join(self.selection) or "*"
+        if self.exclude:
+            text += " --exclude " + " ".join(self.exclude)
+        return text
+
+    def arguments(self) -> dict[str, Any]:
+        return {
+            "selection": list(self.selection),
+            "exclude": list(self.exclude),
+            "partition": self.partition,
+            "from": self.first,
+            "to": self.last,
+        }
+
+
+def store_of(project: Project) -> StateStore:
+    from assetflow.store.store import StateStore
+
+    return StateStore(project.config.state_path)
+
+
+def evaluator(project: Project, now: datetime | None = None) -> StatusEvaluator:
+    """A status evaluator over the project's current history."""
+    moment = now or utcnow()
+    snapshot = store_of(project).snapshot(project.graph.assets)
+    return StatusEvaluator(project.graph, snapshot, moment)
+
+
+def targets(project: Project, scope: Scope, now: datetime) -> list[Node]:
+    names = project.select(list(scope.selection) or None, list(scope.exclude) or None)
+    return resolve_targets(project.graph, names, now, scope.partition, scope.first, scope.last)
+
+
+def make_plan(
+    project: Project,
+    scope: Scope,
+    *,
+    only: bool = False,
+    force: bool = False,
+    now: datetime | None = None,
+    evaluator_: StatusEvaluator | None = None,
+) -> Plan:
+    """The plan that makes the scope fresh, with estimated durations from history."""
+    ev = evaluator_ or evaluator(project, now)
+    nodes = targets(project, scope, ev.now)
+    estimates = store_of(project).durations(project.graph.assets)
+    return build_plan(project.graph, ev, nodes, only=only, force=force, estimates=estimates)
+
+
+def execute(
+    project: Project,
+    plan: Plan,
+    scope: Scope,
+    *,
+    kind: str = RunKind.MATERIALIZE,
+    workers: int | None = None,
+    fail_fast: bool = False,
+    observer: RunObserver | None = None,
+    backfill_id: str | None = None,
+    extra_arguments: dict[str, Any] | None = None,
+) -> RunResult:
+    """Run a plan and record it; raises RunCancelled (with the recorded result) on Ctrl-C."""
+    from assetflow import __version__
+    from assetflow.io import Warehouse
+    from assetflow.runner.run import PlanRunner, RunCancelled, RunOptions
+    from assetflow.runner.step import LatestVersions, StepEnvironment
+    from assetflow.store.recorder import Recorder
+
+    store = store_of(project)
+    snapshot = store.snapshot(project.graph.assets)
+    started = utcnow()
+    run = RunRecord(
+        run_id=new_run_id(started),
+        kind=str(kind),
+        selection=scope.describe(),
+        arguments={**scope.arguments(), **(extra_arguments or {})},
+        status=RunStatus.RUNNING,
+        started_at=started,
+        host=this_host(),
+        pid=this_pid(),
+        version=__version__,
+        backfill_id=backfill_id,
+    )
+    latest = {
+        node: (state.last_success.materialization_id, state.last_success.data_version)
+        for node, state in snapshot.items()
+        if state.last_success is not None
+    }
+    config = project.config
+    warehouse = Warehouse(config.warehouse_path)
+    recorder = Recorder(store)
+    recorder.add(runs_started=[run])
+    recorder.flush()  # the run is visible to other processes at once
+    env = StepEnvironment(
+        graph=project.graph,
+        run_id=run.run_id,
+        warehouse=warehouse,
+        data_dir=config.data_path,
+        recorder=recorder,
+        latest=LatestVersions(latest),
+        existing=ExistingKeys(project.graph, plan.created_at),
+    )
+    options = RunOptions(
+        workers=workers or config.executor.workers, fail_fast=fail_fast, pools=config.pools
+    )
+    status = RunStatus.CRASHED
+    try:
+        result = PlanRunner(env, plan, options, observer).run()
+        status = result.status
+    except RunCancelled:
+        status = RunStatus.CANCELLED
+        raise
+    finally:
+        recorder.add(runs_ended=[(run.run_id, status, utcnow())])
+        try:
+            recorder.close()
+        finally:
+            warehouse.close()
+    return replace(result, backfill_id=backfill_id)
+
+
+def backfill(
+    project: Project,
+    scope: Scope,
+    *,
+    missing_only: bool = False,
+    stale_only: bool = False,
+    downstream: bool = False,
+    workers: int | None = None,
+    fail_fast: bool = False,
+    observer: RunObserver | None = None,
+    now: datetime | None = None,
+) -> RunResult:
+    """Re-run a range in order, tracked as a resumable backfill."""
+    if missing_only and stale_only:
+        raise RunError("give either --missing-only or --stale-only, not both")
+    if scope.first is None or scope.last is None:
+        raise RunError("a backfill needs --from and --to")
+    if downstream:
+        scope = replace(scope, selection=tuple(f"{term}+" for term in scope.selection or ("*",)))
+    ev = evaluator(project, now)
+    nodes = _backfill_nodes(project, scope, ev, missing_only, stale_only)
+    plan = build_plan(
+        project.graph,
+        ev,
+        nodes,
+        force=True,
+        estimates=store_of(project).durations(project.graph.assets),
+    )
+    created = utcnow()
+    options = {"missing_only": missing_only, "stale_only": stale_only, "downstream": downstream}
+    record = BackfillRecord(
+        backfill_id=f"bf-{new_run_id(created)}",
+        selection=scope.describe(),
+        range_from=scope.first,
+        range_to=scope.last,
+        options={**options, **scope.arguments()},
+        status=RunStatus.RUNNING,
+        created_at=created,
+        updated_at=created,
+        total=len(plan.steps),
+    )
+    store_of(project).create_backfill(record)
+    return _run_backfill(project, record, plan, scope, workers, fail_fast, observer)
+
+
+def resume_backfill(
+    project: Project,
+    backfill_id: str,
+    *,
+    workers: int | None = None,
+    fail_fast: bool = False,
+    observer: RunObserver | None = None,
+    now: datetime | None = None,
+) -> RunResult:
+    """Continue a backfill: its partitions that no run of it has materialized yet."""
+    store = store_of(project)
+    record = store.backfill(backfill_id)
+    if record is None:
+        raise RunError(f"unknown backfill '{backfill_id}' (see `assetflow backfill list`)")
+    arguments = record.options
+    scope = Scope(
+        selection=tuple(arguments.get("selection") or ()),
+        exclude=tuple(arguments.get("exclude") or ()),
+        first=record.range_from,
+        last=record.range_to,
+    )
+    ev = evaluator(project, now)
+    nodes = _backfill_nodes(
+        project, scope, ev, bool(arguments.get("missing_only")), bool(arguments.get("stale_only"))
+    )
+    done: set[Node] = set()
+    for run_id in record.run_ids:
+        for step in store.run_steps(run_id):
+            if step.status is StepStatus.SUCCESS:
+                done.add((step.asset, step.partition))
+    remaining = [node for node in nodes if node not in done]
+    plan = build_plan(
+        project.graph, ev, remaining, force=True, estimates=store.durations(project.graph.assets)
+    )
+    return _run_backfill(project, record, plan, scope, workers, fail_fast, observer)
+
+
+def _backfill_nodes(
+    project: Project, scope: Scope, ev: StatusEvaluator, missing_only: bool, stale_only: bool
+) -> list[Node]:
+    nodes = targets(project, scope, ev.now)
+    if not (missing_only or stale_only):
+        return nodes
+    results = ev.evaluate(nodes)
+    if missing_only:
+        wanted = {PartitionStatus.MISSING, PartitionStatus.FAILED}
+    else:
+        wanted = {PartitionStatus.STALE, PartitionStatus.MISSING, PartitionStatus.FAILED}
+    return [r.node for r in results if r.status in wanted]
+
+
+def _run_backfill(
+    project: Project,
+    record: BackfillRecord,
+    plan: Plan,
+    scope: Scope,
+    workers: int | None,
+    fail_fast: bool,
+    observer: RunObserver | None,
+) -> RunResult:
+    from assetflow.runner.run import RunCancelled
+
+    store = store_of(project)
+    status = RunStatus.CRASHED
+    result: RunResult | None = None
+    try:
+        result = execute(
+            project,
+            plan,
+            scope,
+            kind=RunKind.BACKFILL,
+            workers=workers,
+            fail_fast=fail_fast,
+            observer=observer,
+            backfill_id=record.backfill_id,
+            extra_arguments={"backfill_id": record.backfill_id},
+        )
+        status = result.status
+        return result
+    except RunCancelled as cancelled:
+        result = cancelled.result
+        status = RunStatus.CANCELLED
+        raise
+    finally:
+        done = sum(1 for s in result.steps if s.status is StepStatus.SUCCESS) if result else 0
+        store.update_backfill(
+            record.backfill_id,
+            status=status,
+            done=record.done + done,
+            run_id=result.run_id if result else None,
+        )
+
+
+def statuses(project: Project, scope: Scope, now: datetime | None = None) -> list[Any]:
+    """Every targeted partition's status (StatusResult), in asset then partition order."""
+    ev = evaluator(project, now)
+    return ev.evaluate(targets(project, scope, ev.now))
+
+
+def prune(project: Project, before: datetime) -> dict[str, int]:
+    """Delete history that ended before ``before`` (never a partition's latest records)."""
+    return store_of(project).prune(before)

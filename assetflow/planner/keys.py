@@ -1,0 +1,64 @@
+"""Partition-key helpers the planner shares: which keys exist now, and their order."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from assetflow.graph import AssetGraph
+from assetflow.partitions import (
+    MultiPartitions,
+    PartitionsDefinition,
+    StaticPartitions,
+    TimeWindowPartitions,
+)
+
+
+def partition_order(definition: PartitionsDefinition, key: str) -> tuple[float, ...]:
+    """A sort key: time partitions by window start (as a UTC timestamp), others by position.
+
+    Steps of different assets compare by it too, so that among independent steps time
+    partitions run oldest first.
+    """
+    if isinstance(definition, TimeWindowPartitions):
+        return (definition.time_window(key)[0].timestamp(),)
+    if isinstance(definition, StaticPartitions):
+        return (float(definition.position(key)),)
+    if isinstance(definition, MultiPartitions):
+        parts = definition.split_key(key)
+        return tuple(
+            partition_order(dimension, parts[name])[0] for name, dimension in definition.dimensions
+        )
+    return (0.0,)
+
+
+class ExistingKeys:
+    """The keys of each asset that exist at one moment, computed once per asset."""
+
+    def __init__(self, graph: AssetGraph, now: datetime) -> None:
+        self.graph = graph
+        self.now = now
+        self._keys: dict[str, list[str]] = {}
+        self._sets: dict[str, frozenset[str]] = {}
+
+    def keys(self, asset: str) -> list[str]:
+        """Every existing key of ``asset``, in order."""
+        found = self._keys.get(asset)
+        if found is None:
+            found = self._keys[asset] = self.graph[asset].partitions.keys(self.now)
+        return found
+
+    def contains(self, asset: str, key: str) -> bool:
+        known = self._sets.get(asset)
+        if known is None:
+            known = self._sets[asset] = frozenset(self.keys(asset))
+        return key in known
+
+    def filter(self, asset: str, keys: Sequence[str]) -> list[str]:
+        """``keys`` that exist now (mapped upstream windows not yet due are dropped)."""
+        return [key for key in keys if self.contains(asset, key)]
+
+    def last(self, asset: str) -> str | None:
+        """The latest existing key, or None."""
+        keys = self.keys(asset)
+        return keys[-1] if keys else None

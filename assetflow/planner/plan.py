@@ -1,0 +1,187 @@
+"""Plans: the minimal, ordered set of partition steps that makes a selection fresh.
+
+Like ``make``: the selected partitions that are not fresh, plus every upstream partition they
+need that is not fresh. A :class:`Plan` is frozen data; it can print and explain itself before
+anything runs, and the runner executes exactly its steps.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from assetflow.graph import AssetGraph
+from assetflow.planner.keys import partition_order
+from assetflow.planner.status import Node, Reason, StatusEvaluator, node_name
+from assetflow.records import PartitionStatus, ReasonKind
+
+
+@dataclass(frozen=True)
+class PlanStep:
+    """One partition to materialize, why, and the steps of the plan it waits for."""
+
+    asset: str
+    partition: str
+    status: PartitionStatus
+    reasons: tuple[Reason, ...]
+    depends_on: tuple[Node, ...] = ()
+
+    @property
+    def node(self) -> Node:
+        return (self.asset, self.partition)
+
+    @property
+    def name(self) -> str:
+        return node_name(self.node)
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``plan --json`` step record (field names are a stable contract)."""
+        return {
+            "asset": self.asset,
+            "partition": self.partition,
+            "status": self.status.value,
+            "reasons": [reason.to_json() for reason in self.reasons],
+            "depends_on": [f"{asset}[{partition}]" for asset, partition in self.depends_on],
+        }
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Steps in execution order (every step after the steps it depends on)."""
+
+    steps: tuple[PlanStep, ...]
+    targets: tuple[Node, ...]
+    created_at: datetime
+    only: bool = False
+    force: bool = False
+    estimates: Mapping[str, float] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.steps
+
+    @property
+    def estimated_seconds(self) -> float | None:
+        """Sum of past median durations per step (serial), or None without history."""
+        if not self.steps or not self.estimates:
+            return None
+        known = [self.estimates.get(step.asset) for step in self.steps]
+        values = [v for v in known if v is not None]
+        if not values:
+            return None
+        fallback = sum(values) / len(values)
+        return sum(v if v is not None else fallback for v in known)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "steps": [step.to_json() for step in self.steps],
+            "count": len(self.steps),
+            "estimated_seconds": self.estimated_seconds,
+        }
+
+    def explain(self) -> str:
+        """A human summary: one line per step with its first reason."""
+        if not self.steps:
+            return "nothing to do: every selected partition is fresh"
+        lines = [f"{len(self.steps)} step(s):"]
+        for step in self.steps:
+            first = step.reasons[0].detail if step.reasons else step.status.value
+            more = f" (+{len(step.reasons) - 1} more)" if len(step.reasons) > 1 else ""
+            lines.append(f"  {step.name}: {step.status.value}: {first}{more}")
+        return "\n".join(lines)
+
+
+def build_plan(
+    graph: AssetGraph,
+    evaluator: StatusEvaluator,
+    targets: Sequence[Node],
+    *,
+    only: bool = False,
+    force: bool = False,
+    estimates: Mapping[str, float] | None = None,
+) -> Plan:
+    """The minimal ordered plan that makes ``targets`` fresh.
+
+    ``only`` leaves out upstream partitions that are not fresh (they are read as they are);
+    ``force`` includes targets that are fresh too (their upstream still only when not fresh).
+    """
+    statuses = {r.node: r for r in evaluator.evaluate(targets)}
+    chosen: dict[Node, tuple[Reason, ...]] = {}
+    for node in targets:
+        result = statuses[node]
+        if result.status is not PartitionStatus.FRESH:
+            chosen[node] = result.reasons
+        elif force:
+            chosen[node] = (Reason(ReasonKind.FORCED, "forced (--force)"),)
+    upstream_map: dict[Node, list[Node]] = {}
+    stack = list(chosen)
+    while stack:
+        node = stack.pop()
+        ups = [
+            (dep, key)
+            for dep, keys in evaluator.upstream_of(*node).items()
+            for key in keys
+            if (dep, key) != node
+        ]
+        upstream_map[node] = ups
+        if only:
+            continue
+        for upstream in ups:
+            if upstream in chosen:
+                continue
+            result = evaluator.status(*upstream)
+            if result.status is not PartitionStatus.FRESH:
+                chosen[upstream] = result.reasons
+                stack.append(upstream)
+    steps = _order_steps(graph, evaluator, chosen, upstream_map)
+    return Plan(
+        steps=tuple(steps),
+        targets=tuple(targets),
+        created_at=evaluator.now,
+        only=only,
+        force=force,
+        estimates=dict(estimates or {}),
+    )
+
+
+def _order_steps(
+    graph: AssetGraph,
+    evaluator: StatusEvaluator,
+    chosen: Mapping[Node, tuple[Reason, ...]],
+    upstream_map: Mapping[Node, list[Node]],
+) -> list[PlanStep]:
+    """Kahn's algorithm with a priority: oldest time window first, then graph order."""
+    topo = {name: i for i, name in enumerate(graph.topological_order())}
+    depends: dict[Node, tuple[Node, ...]] = {
+        node: tuple(u for u in upstream_map.get(node, []) if u in chosen) for node in chosen
+    }
+    waiting = {node: len(deps) for node, deps in depends.items()}
+    children: dict[Node, list[Node]] = {node: [] for node in chosen}
+    for node, deps in depends.items():
+        for upstream in deps:
+            children[upstream].append(node)
+
+    def priority(node: Node) -> tuple[Any, ...]:
+        asset, partition = node
+        return (partition_order(graph[asset].partitions, partition), topo[asset], partition)
+
+    ready = [(priority(n), n) for n, count in waiting.items() if count == 0]
+    heapq.heapify(ready)
+    ordered: list[PlanStep] = []
+    while ready:
+        _, node = heapq.heappop(ready)
+        status = evaluator.status(*node).status
+        ordered.append(PlanStep(node[0], node[1], status, chosen[node], depends[node]))
+        for child in children[node]:
+            waiting[child] -= 1
+            if waiting[child] == 0:
+                heapq.heappush(ready, (priority(child), child))
+    if len(ordered) != len(chosen):  # pragma: no cover - the graph is validated acyclic
+        raise RuntimeError("partition-level dependency cycle in plan")
+    return ordered

@@ -1,0 +1,249 @@
+"""Statuses and reasons: a pure function of the graph, a state snapshot and the clock.
+
+Each (asset, partition) gets exactly one status (SPEC 4): ``running`` if a live run is producing
+it, ``failed`` if its latest attempt failed with no success since, ``missing`` if it never
+succeeded, otherwise ``stale`` when a reason applies and ``fresh`` when none does. Reasons name
+what changed: the code version, an upstream partition's data version (early cutoff: the same data
+version is no change), upstream partitions that appeared or went, upstream partitions that are
+themselves not fresh (transitive), and freshness policies.
+
+Evaluation is iterative, never recursive: partitions are visited asset by asset in topological
+order and, within an asset, oldest first, so a self-dependency (which only reads the past) is
+always evaluated after what it reads, however long the chain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from assetflow.graph import AssetGraph
+from assetflow.partitions import TimeWindowPartitions
+from assetflow.planner.keys import ExistingKeys, partition_order
+from assetflow.records import (
+    PartitionState,
+    PartitionStatus,
+    ReasonKind,
+    StateSnapshot,
+)
+
+Node = tuple[str, str]
+_EMPTY = PartitionState()
+
+
+def node_name(node: Node) -> str:
+    """``orders[2024-01-03]``, or just ``customers`` for an unpartitioned asset."""
+    asset, partition = node
+    return asset if partition == "-" else f"{asset}[{partition}]"
+
+
+def short_version(version: str | None) -> str:
+    """A data or code version shortened for people: ``3f2a…``."""
+    if version is None:
+        return "none"
+    return version if len(version) <= 8 else version[:6] + "…"
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a partition is not fresh; ``upstream`` names the partition the reason points to."""
+
+    kind: ReasonKind
+    detail: str
+    upstream: Node | None = None
+
+    def to_json(self) -> dict[str, str]:
+        return {"kind": self.kind.value, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class StatusResult:
+    """The status of one (asset, partition), its reasons and what history says about it."""
+
+    asset: str
+    partition: str
+    status: PartitionStatus
+    reasons: tuple[Reason, ...] = ()
+    last_materialized_at: datetime | None = None
+    data_version: str | None = None
+    code_version: str | None = None
+
+    @property
+    def node(self) -> Node:
+        return (self.asset, self.partition)
+
+    def to_json(self) -> dict[str, object]:
+        """The ``status --json --partitions`` record (field names are a stable contract)."""
+        return {
+            "asset": self.asset,
+            "partition": self.partition,
+            "status": self.status.value,
+            "reasons": [reason.to_json() for reason in self.reasons],
+            "last_materialized_at": (
+                self.last_materialized_at.isoformat() if self.last_materialized_at else None
+            ),
+            "data_version": self.data_version,
+            "code_version": self.code_version,
+        }
+
+
+class StatusEvaluator:
+    """Computes statuses on demand, memoized, for one graph, snapshot and moment.
+
+    ``running`` names partitions a live run is materializing now (they are ``running``).
+    """
+
+    def __init__(
+        self,
+        graph: AssetGraph,
+        snapshot: StateSnapshot,
+        now: datetime,
+        running: Mapping[Node, str] | None = None,
+    ) -> None:
+        self.graph = graph
+        self.snapshot = snapshot
+        self.now = now
+        self.running = dict(running or {})
+        self.existing = ExistingKeys(graph, now)
+        self._results: dict[Node, StatusResult] = {}
+        self._order = {name: i for i, name in enumerate(graph.topological_order())}
+
+    # -- public --------------------------------------------------------------------------------
+
+    def status(self, asset: str, partition: str) -> StatusResult:
+        """The status of one partition (evaluating what it depends on first)."""
+        node = (asset, partition)
+        found = self._results.get(node)
+        if found is None:
+            self.evaluate([node])
+            found = self._results[node]
+        return found
+
+    def evaluate(self, nodes: Iterable[Node]) -> list[StatusResult]:
+        """Statuses of ``nodes`` (in the order given), evaluating their upstream closure."""
+        wanted = list(nodes)
+        pending = self._closure([n for n in wanted if n not in self._results])
+        definitions = {name: self.graph[name].partitions for name in self.graph.assets}
+        pending.sort(key=lambda n: (self._order[n[0]], partition_order(definitions[n[0]], n[1])))
+        for node in pending:
+            self._results[node] = self._compute(node)
+        return [self._results[node] for node in wanted]
+
+    def upstream_of(self, asset: str, partition: str) -> dict[str, list[str]]:
+        """The existing upstream partitions one partition reads now, per upstream asset."""
+        mapped = self.graph.upstream_partitions(asset, partition, self.now)
+        return {dep: self.existing.filter(dep, keys) for dep, keys in mapped.items()}
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _closure(self, start: list[Node]) -> list[Node]:
+        """``start`` and every existing upstream partition they transitively read."""
+        seen: set[Node] = set(start)
+        stack = list(start)
+        while stack:
+            asset, partition = stack.pop()
+            for dep, keys in self.upstream_of(asset, partition).items():
+                for key in keys:
+                    upstream = (dep, key)
+                    if upstream not in seen and upstream not in self._results:
+                        seen.add(upstream)
+                        stack.append(upstream)
+        return list(seen)
+
+    def _compute(self, node: Node) -> StatusResult:
+        asset, partition = node
+        definition = self.graph[asset]
+        state = self.snapshot.get(node, _EMPTY)
+        success = state.last_success
+        facts = {
+            "last_materialized_at": success.ended_at if success else None,
+            "data_version": success.data_version if success else None,
+            "code_version": success.code_version if success else None,
+        }
+        overdue = self._overdue(asset, partition, state)
+        if node in self.running:
+            reason = Reason(ReasonKind.RUNNING, f"running in run {self.running[node]}")
+            return StatusResult(asset, partition, PartitionStatus.RUNNING, (reason,), **facts)  # type: ignore[arg-type]
+        if state.latest_failed:
+            detail = f"latest attempt failed: {state.latest_error or 'error'}"
+            reasons = (Reason(ReasonKind.FAILED, detail), *overdue)
+            return StatusResult(asset, partition, PartitionStatus.FAILED, reasons, **facts)  # type: ignore[arg-type]
+        if success is None:
+            reasons = (Reason(ReasonKind.MISSING, "never materialized"), *overdue)
+            return StatusResult(asset, partition, PartitionStatus.MISSING, reasons, **facts)  # type: ignore[arg-type]
+
+        reasons_list: list[Reason] = []
+        if success.code_version != definition.code_version:
+            reasons_list.append(
+                Reason(
+                    ReasonKind.CODE_CHANGED,
+                    f"code of {asset} changed ({short_version(success.code_version)} → "
+                    f"{short_version(definition.code_version)})",
+                )
+            )
+        read = {(i.asset, i.partition): i for i in success.inputs}
+        current: set[Node] = set()
+        for dep, keys in self.upstream_of(asset, partition).items():
+            for key in keys:
+                upstream = (dep, key)
+                current.add(upstream)
+                reasons_list.extend(self._upstream_reasons(upstream, read.get(upstream)))
+        for upstream in sorted(set(read) - current):
+            reasons_list.append(
+                Reason(
+                    ReasonKind.UPSTREAM_REMOVED,
+                    f"upstream {node_name(upstream)} is no longer read",
+                    upstream,
+                )
+            )
+        reasons_list.extend(overdue)
+        status = PartitionStatus.STALE if reasons_list else PartitionStatus.FRESH
+        return StatusResult(asset, partition, status, tuple(reasons_list), **facts)  # type: ignore[arg-type]
+
+    def _upstream_reasons(self, upstream: Node, was: object) -> list[Reason]:
+        up_state = self.snapshot.get(upstream, _EMPTY)
+        up_result = self._results[upstream]
+        name = node_name(upstream)
+        if was is None:
+            return [Reason(ReasonKind.UPSTREAM_ADDED, f"upstream {name} is new", upstream)]
+        read_version = getattr(was, "data_version", None)
+        now_version = up_state.last_success.data_version if up_state.last_success else None
+        if now_version != read_version:
+            detail = (
+                f"upstream {name} changed (data version {short_version(read_version)} → "
+                f"{short_version(now_version)})"
+            )
+            return [Reason(ReasonKind.UPSTREAM_CHANGED, detail, upstream)]
+        if up_result.status in (
+            PartitionStatus.STALE,
+            PartitionStatus.FAILED,
+            PartitionStatus.MISSING,
+        ):
+            detail = f"upstream {name} is {up_result.status.value}"
+            return [Reason(ReasonKind.UPSTREAM_STALE, detail, upstream)]
+        return []
+
+    def _overdue(self, asset: str, partition: str, state: PartitionState) -> tuple[Reason, ...]:
+        """A freshness policy violation: the latest due partition not done within its lag."""
+        policy = self.graph[asset].freshness
+        if policy is None:
+            return ()
+        definition = self.graph[asset].partitions
+        success = state.last_success
+        if not isinstance(definition, TimeWindowPartitions):
+            if definition.kind != "none":
+                return ()
+            if success is not None and self.now - success.ended_at <= policy.max_lag:
+                return ()
+            since = f"since {success.ended_at:%Y-%m-%d %H:%M}" if success else "ever"
+            detail = f"not materialized {since} (max lag {policy.max_lag})"
+            return (Reason(ReasonKind.OVERDUE, detail),)
+        if success is not None or partition != self.existing.last(asset):
+            return ()
+        # In UTC: adding a lag to a local datetime counts wall-clock hours, wrong across DST.
+        deadline = definition.time_window(partition)[1].astimezone(UTC) + policy.max_lag
+        if self.now <= deadline:
+            return ()
+        detail = f"latest partition {partition} not materialized by {deadline:%Y-%m-%d %H:%M}"
+        return (Reason(ReasonKind.OVERDUE, detail),)

@@ -1,0 +1,180 @@
+"""Runs a plan on a thread pool: dependency order, pools, fail-fast, skips, cancellation."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+
+from assetflow.planner.plan import Plan, PlanStep
+from assetflow.records import MaterializationRecord, RunStatus, StepStatus, new_id, utcnow
+from assetflow.runner.results import NullObserver, RunObserver, RunResult, StepResult
+from assetflow.runner.step import StepEnvironment, run_step
+
+Node = tuple[str, str]
+
+
+class RunCancelled(Exception):
+    """The run was cancelled (Ctrl-C); carries the result recorded so far."""
+
+    def __init__(self, result: RunResult) -> None:
+        super().__init__(f"run {result.run_id} cancelled")
+        self.result = result
+
+
+@dataclass
+class RunOptions:
+    workers: int = 4
+    fail_fast: bool = False
+    pools: Mapping[str, int] | None = None
+
+
+class PlanRunner:
+    """Executes the steps of one plan with ``workers`` threads.
+
+    A step starts once every step it depends on succeeded and its pool has room; a failed step
+    marks everything downstream of it ``skipped``; with ``fail_fast`` no new step starts after
+    the first failure. Each step's records go to the environment's recorder as they happen.
+    """
+
+    def __init__(
+        self,
+        env: StepEnvironment,
+        plan: Plan,
+        options: RunOptions,
+        observer: RunObserver | None = None,
+    ) -> None:
+        self.env = env
+        self.plan = plan
+        self.options = options
+        self.observer = observer or NullObserver()
+        self._results: dict[Node, StepResult] = {}
+        self._lock = threading.Lock()
+
+    def run(self) -> RunResult:
+        """Run every step; returns the result, or raises RunCancelled on KeyboardInterrupt."""
+        steps = {step.node: step for step in self.plan.steps}
+        order = {step.node: i for i, step in enumerate(self.plan.steps)}
+        waiting = {node: len(step.depends_on) for node, step in steps.items()}
+        children: dict[Node, list[Node]] = {node: [] for node in steps}
+        for node, step in steps.items():
+            for upstream in step.depends_on:
+                children[upstream].append(node)
+        ready = sorted((n for n, c in waiting.items() if c == 0), key=order.__getitem__)
+        pool_use: dict[str, int] = {}
+        limits = dict(self.options.pools or {})
+        running: dict[Future[StepResult], PlanStep] = {}
+        stopping = False
+        self.observer.run_started(self.env.run_id, self.plan)
+        executor = ThreadPoolExecutor(max_workers=max(1, self.options.workers))
+        try:
+            while ready or running:
+                while not stopping and ready and len(running) < self.options.workers:
+                    startable = self._next_startable(ready, steps, pool_use, limits)
+                    if startable is None:
+                        break
+                    ready.remove(startable.node)
+                    pool = self.env.graph[startable.asset].pool
+                    if pool is not None:
+                        pool_use[pool] = pool_use.get(pool, 0) + 1
+                    self.observer.step_started(startable)
+                    running[executor.submit(run_step, self.env, startable)] = startable
+                if not running:
+                    break
+                done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                for future in done:
+                    step = running.pop(future)
+                    pool = self.env.graph[step.asset].pool
+                    if pool is not None:
+                        pool_use[pool] -= 1
+                    result = future.result()
+                    self._finish(result)
+                    if result.status is StepStatus.SUCCESS:
+                        for child in children[step.node]:
+                            waiting[child] -= 1
+                            if waiting[child] == 0 and child not in self._results:
+                                ready.append(child)
+                        ready.sort(key=order.__getitem__)
+                    else:
+                        self._skip_downstream(step, children, steps)
+                        ready = [n for n in ready if n not in self._results]
+                        stopping = stopping or self.options.fail_fast
+        except KeyboardInterrupt:
+            self.env.cancel.set()
+            for future in running:
+                future.cancel()
+            wait(list(running))
+            for future in running:
+                if future.done() and not future.cancelled():
+                    self._finish(future.result())
+            self._skip_rest(steps, "run cancelled")
+            raise RunCancelled(self._result(RunStatus.CANCELLED)) from None
+        finally:
+            executor.shutdown(wait=False, cancel_futures=True)
+        if stopping:
+            self._skip_rest(steps, "not started: --fail-fast stopped the run")
+        failed = any(r.status is StepStatus.FAILED for r in self._results.values())
+        return self._result(RunStatus.FAILED if failed else RunStatus.SUCCESS)
+
+    def _next_startable(
+        self,
+        ready: list[Node],
+        steps: Mapping[Node, PlanStep],
+        pool_use: Mapping[str, int],
+        limits: Mapping[str, int],
+    ) -> PlanStep | None:
+        for node in ready:
+            pool = self.env.graph[node[0]].pool
+            if pool is None or pool_use.get(pool, 0) < limits.get(pool, 1 << 30):
+                return steps[node]
+        return None
+
+    def _finish(self, result: StepResult) -> None:
+        with self._lock:
+            self._results[(result.asset, result.partition)] = result
+        self.observer.step_finished(result)
+
+    def _skip(self, step: PlanStep, reason: str) -> None:
+        now = utcnow()
+        record = MaterializationRecord(
+            id=new_id(),
+            run_id=self.env.run_id,
+            asset=step.asset,
+            partition=step.partition,
+            attempt=0,
+            status=StepStatus.SKIPPED,
+            started_at=now,
+            ended_at=now,
+            code_version=self.env.graph[step.asset].code_version,
+            reason=reason,
+        )
+        self.env.recorder.add(materializations=[record])
+        self._finish(StepResult(step.asset, step.partition, StepStatus.SKIPPED, reason=reason))
+
+    def _skip_downstream(
+        self, failed: PlanStep, children: Mapping[Node, list[Node]], steps: Mapping[Node, PlanStep]
+    ) -> None:
+        """Skip every step downstream of a failed step, naming the failed partition."""
+        reason = f"upstream failed: {failed.asset}[{failed.partition}]"
+        stack = list(children[failed.node])
+        while stack:
+            node = stack.pop()
+            if node in self._results:
+                continue
+            self._skip(steps[node], reason)
+            stack.extend(children[node])
+
+    def _skip_rest(self, steps: Mapping[Node, PlanStep], reason: str) -> None:
+        for node, step in steps.items():
+            if node not in self._results:
+                self._skip(step, reason)
+
+    def _result(self, status: RunStatus) -> RunResult:
+        ordered = [self._results[s.node] for s in self.plan.steps if s.node in self._results]
+        counts: dict[str, int] = {}
+        for result in ordered:
+            counts[result.status.value] = counts.get(result.status.value, 0) + 1
+        run_result = RunResult(self.env.run_id, status, tuple(ordered), counts=counts)
+        self.observer.run_finished(run_result)
+        return run_result

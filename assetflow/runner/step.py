@@ -1,0 +1,301 @@
+"""One plan step: attempts with retries and timeouts, inputs, output, lineage and logs.
+
+Everything a step learns goes to the recorder as append-only records: one materialization per
+attempt, the lineage of a success (each upstream materialization and data version it read), and
+the log records the function emitted.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import random
+import threading
+import traceback
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from assetflow.assets import AssetDef
+from assetflow.context import Context
+from assetflow.graph import AssetGraph
+from assetflow.io import Warehouse, io_manager_for
+from assetflow.io.sql import run_sql_asset
+from assetflow.partitions import MultiPartitions, TimeWindowPartitions
+from assetflow.planner.keys import ExistingKeys
+from assetflow.planner.plan import PlanStep
+from assetflow.records import (
+    LineageRecord,
+    LogRecord,
+    MaterializationRecord,
+    StepStatus,
+    new_id,
+    utcnow,
+)
+from assetflow.runner.results import StepResult
+from assetflow.store.recorder import Recorder
+
+Node = tuple[str, str]
+
+
+class LatestVersions:
+    """The latest successful materialization of each partition: from history, then this run."""
+
+    def __init__(self, initial: Mapping[Node, tuple[int, str | None]]) -> None:
+        self._latest = dict(initial)
+        self._lock = threading.Lock()
+
+    def get(self, node: Node) -> tuple[int, str | None] | None:
+        with self._lock:
+            return self._latest.get(node)
+
+    def set(self, node: Node, materialization_id: int, data_version: str | None) -> None:
+        with self._lock:
+            self._latest[node] = (materialization_id, data_version)
+
+
+@dataclass
+class StepEnvironment:
+    """What every step of one run shares."""
+
+    graph: AssetGraph
+    run_id: str
+    warehouse: Warehouse
+    data_dir: Path
+    recorder: Recorder
+    latest: LatestVersions
+    existing: ExistingKeys
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+
+class _CaptureHandler(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+class StepTimeout(Exception):
+    """An attempt ran longer than the asset's ``timeout``."""
+
+
+def time_window_of(definition: Any, key: str) -> tuple[datetime, datetime] | None:
+    """The time window of a partition key (the time dimension's, for multi partitions)."""
+    if isinstance(definition, TimeWindowPartitions):
+        return definition.time_window(key)
+    if isinstance(definition, MultiPartitions) and definition.time_dimension:
+        name, dimension = definition.time_dimension
+        return dimension.time_window(definition.split_key(key)[name])
+    return None
+
+
+def _wants_context(fn: Any) -> bool:
+    return "context" in inspect.signature(fn).parameters
+
+
+def run_step(env: StepEnvironment, step: PlanStep) -> StepResult:
+    """Run every attempt of one step and record them; never raises for the asset's errors."""
+    definition = env.graph[step.asset]
+    policy = definition.retries
+    attempt = 0
+    started = utcnow()
+    while True:
+        attempt += 1
+        outcome = _attempt(env, definition, step, attempt)
+        if outcome.status is StepStatus.SUCCESS:
+            break
+        retryable = isinstance(outcome.exception, (*policy.retry_on, StepTimeout))
+        if attempt > policy.max_retries or not retryable or env.cancel.is_set():
+            break
+        delay = policy.delay_before(attempt)
+        if policy.jitter:
+            delay *= 1 + random.uniform(-policy.jitter, policy.jitter)
+        if env.cancel.wait(max(delay, 0.0)):
+            break
+    return StepResult(
+        asset=step.asset,
+        partition=step.partition,
+        status=outcome.status,
+        attempts=attempt,
+        duration_s=(utcnow() - started).total_seconds(),
+        error=outcome.error,
+        materialization_id=outcome.materialization_id,
+        data_version=outcome.data_version,
+    )
+
+
+@dataclass
+class _Outcome:
+    status: StepStatus
+    materialization_id: int
+    data_version: str | None = None
+    error: str | None = None
+    exception: BaseException | None = None
+
+
+def _attempt(env: StepEnvironment, definition: AssetDef, step: PlanStep, attempt: int) -> _Outcome:
+    materialization_id = new_id()
+    handler = _CaptureHandler()
+    logger = logging.Logger(f"assetflow.asset.{definition.name}", logging.DEBUG)
+    logger.addHandler(handler)
+    started = utcnow()
+    con = env.warehouse.cursor()
+    lineage = _lineage(env, definition, step.partition, materialization_id)
+    context = Context(
+        asset_name=definition.name,
+        partition_key=step.partition,
+        time_window=time_window_of(definition.partitions, step.partition),
+        run_id=env.run_id,
+        log=logger,
+        _warehouse=con,
+    )
+    try:
+        value = _call(env, definition, step.partition, context, con, lineage)
+        stored = io_manager_for(definition, warehouse=env.warehouse, data_dir=env.data_dir).store(
+            definition, step.partition, value, con
+        )
+    except BaseException as exc:  # the asset's own failure, recorded, never raised
+        if isinstance(exc, KeyboardInterrupt | SystemExit):
+            raise
+        error = f"{type(exc).__name__}: {exc}"
+        record = MaterializationRecord(
+            id=materialization_id,
+            run_id=env.run_id,
+            asset=definition.name,
+            partition=step.partition,
+            attempt=attempt,
+            status=StepStatus.FAILED,
+            started_at=started,
+            ended_at=utcnow(),
+            code_version=definition.code_version,
+            metadata=dict(context.metadata),
+            error=error,
+            traceback="".join(traceback.format_exception(exc)),
+        )
+        env.recorder.add(materializations=[record], logs=_logs(handler, materialization_id))
+        return _Outcome(StepStatus.FAILED, materialization_id, error=error, exception=exc)
+    finally:
+        con.close()
+    # Unknown content (io "none", or nothing returned): every materialization counts as new data.
+    data_version = stored.data_version or f"m{materialization_id:x}"
+    record = MaterializationRecord(
+        id=materialization_id,
+        run_id=env.run_id,
+        asset=definition.name,
+        partition=step.partition,
+        attempt=attempt,
+        status=StepStatus.SUCCESS,
+        started_at=started,
+        ended_at=utcnow(),
+        code_version=definition.code_version,
+        data_version=data_version,
+        row_count=stored.row_count,
+        metadata={**stored.metadata, **context.metadata},
+    )
+    env.recorder.add(
+        materializations=[record], lineage=lineage, logs=_logs(handler, materialization_id)
+    )
+    env.latest.set((definition.name, step.partition), materialization_id, data_version)
+    return _Outcome(StepStatus.SUCCESS, materialization_id, data_version=data_version)
+
+
+def _lineage(
+    env: StepEnvironment, definition: AssetDef, partition: str, materialization_id: int
+) -> list[LineageRecord]:
+    """Every existing upstream partition this partition reads, with its current version."""
+    records = []
+    mapped = env.graph.upstream_partitions(definition.name, partition, env.existing.now)
+    for dep, keys in mapped.items():
+        for key in env.existing.filter(dep, keys):
+            latest = env.latest.get((dep, key))
+            records.append(
+                LineageRecord(
+                    materialization_id=materialization_id,
+                    upstream_asset=dep,
+                    upstream_partition=key,
+                    upstream_materialization_id=latest[0] if latest else None,
+                    upstream_data_version=latest[1] if latest else None,
+                )
+            )
+    return records
+
+
+def _inputs(
+    env: StepEnvironment, definition: AssetDef, lineage: list[LineageRecord], con: Any
+) -> dict[str, Any]:
+    """The value of each upstream: its materialized mapped partitions (None if there are none)."""
+    read: dict[str, list[str]] = {dep.name: [] for dep in definition.deps}
+    for link in lineage:
+        if link.upstream_materialization_id is not None:
+            read[link.upstream_asset].append(link.upstream_partition)
+    values: dict[str, Any] = {}
+    for dep in definition.deps:
+        if not dep.passed and definition.sql is None:
+            continue
+        upstream = env.graph[dep.name]
+        keys = read[dep.name]
+        manager = io_manager_for(upstream, warehouse=env.warehouse, data_dir=env.data_dir)
+        values[dep.name] = manager.load(upstream, keys, con) if keys else None
+    return values
+
+
+def _call(
+    env: StepEnvironment,
+    definition: AssetDef,
+    partition: str,
+    context: Context,
+    con: Any,
+    lineage: list[LineageRecord],
+) -> Any:
+    inputs = _inputs(env, definition, lineage, con)
+    if definition.fn is None:
+        assert definition.sql is not None
+        return run_sql_asset(con, definition, partition, context.time_window, inputs)
+    kwargs = dict(inputs)
+    if _wants_context(definition.fn):
+        kwargs["context"] = context
+    if definition.timeout is None:
+        return definition.fn(**kwargs)
+    return _call_with_timeout(definition, kwargs, definition.timeout.total_seconds())
+
+
+def _call_with_timeout(definition: AssetDef, kwargs: dict[str, Any], seconds: float) -> Any:
+    """Run the function in its own thread and stop waiting after ``seconds``.
+
+    Python cannot kill a thread: a timed-out function runs on in the background, but its
+    result is discarded (the attempt is already recorded as failed and nothing is stored).
+    """
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = definition.fn(**kwargs)  # type: ignore[misc]
+        except BaseException as exc:
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, name=f"assetflow-{definition.name}", daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        raise StepTimeout(f"timed out after {seconds:g}s")
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
+
+
+def _logs(handler: _CaptureHandler, materialization_id: int) -> list[LogRecord]:
+    return [
+        LogRecord(
+            materialization_id=materialization_id,
+            seq=seq,
+            created_at=datetime.fromtimestamp(record.created).astimezone(),
+            level=record.levelname,
+            message=record.getMessage(),
+            logger=record.name,
+        )
+        for seq, record in enumerate(handler.records)
+    ]

@@ -1,0 +1,165 @@
+"""Recorder: batches a run's events and writes them to the StateStore a few times a second.
+
+Opening the state file costs tens of milliseconds, so writing each event on its own would both
+slow a run down and keep the file locked against other processes most of the time. The runner
+hands events to :meth:`Recorder.add` instead; a background thread appends whatever is queued
+every ``interval`` seconds in one transaction, and :meth:`Recorder.close` writes the rest.
+
+A failed write loses nothing: the batch goes back to the front of the queue, the thread tries
+again on its next tick, and :meth:`Recorder.flush` / :meth:`Recorder.close` raise the error
+while events remain unwritten.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import TracebackType
+
+from assetflow.records import (
+    LineageRecord,
+    LogRecord,
+    MaterializationRecord,
+    RunRecord,
+    RunStatus,
+)
+from assetflow.store.store import StateStore
+
+__all__ = ["Recorder"]
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Batch:
+    materializations: list[MaterializationRecord] = field(default_factory=list)
+    lineage: list[LineageRecord] = field(default_factory=list)
+    logs: list[LogRecord] = field(default_factory=list)
+    runs_started: list[RunRecord] = field(default_factory=list)
+    runs_ended: list[tuple[str, RunStatus, datetime]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return (
+            len(self.materializations)
+            + len(self.lineage)
+            + len(self.logs)
+            + len(self.runs_started)
+            + len(self.runs_ended)
+        )
+
+    def extend(self, later: _Batch) -> None:
+        """Queue ``later`` after what this batch holds."""
+        self.materializations.extend(later.materializations)
+        self.lineage.extend(later.lineage)
+        self.logs.extend(later.logs)
+        self.runs_started.extend(later.runs_started)
+        self.runs_ended.extend(later.runs_ended)
+
+    def write(self, store: StateStore) -> None:
+        """Append the whole batch to ``store`` in one transaction."""
+        store.append(
+            self.materializations, self.lineage, self.logs, self.runs_started, self.runs_ended
+        )
+
+
+class Recorder:
+    """A thread-safe, batching writer in front of ``store``; use it as a context manager.
+
+    ``flushes`` counts the batches written so far (``failed_flushes`` the failed attempts).
+    """
+
+    def __init__(self, store: StateStore, interval: float = 0.25) -> None:
+        self.store = store
+        self.interval = interval
+        self.flushes = 0
+        self.failed_flushes = 0
+        self._pending = _Batch()
+        self._pending_lock = threading.Lock()
+        # Held for a whole write, so that batches reach the file in the order they were queued.
+        self._flush_lock = threading.Lock()
+        self._error: BaseException | None = None
+        self._closed = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="assetflow-recorder", daemon=True)
+        self._thread.start()
+
+    def __enter__(self) -> Recorder:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def pending(self) -> int:
+        """How many records are queued and not yet written."""
+        with self._pending_lock:
+            return len(self._pending)
+
+    @property
+    def error(self) -> BaseException | None:
+        """The last write failure, while its events are still queued."""
+        return self._error
+
+    def add(
+        self,
+        materializations: Sequence[MaterializationRecord] = (),
+        lineage: Sequence[LineageRecord] = (),
+        logs: Sequence[LogRecord] = (),
+        runs_started: Sequence[RunRecord] = (),
+        runs_ended: Sequence[tuple[str, RunStatus, datetime]] = (),
+    ) -> None:
+        """Queue records for the next write (the groups of :meth:`StateStore.append`)."""
+        if self._closed:
+            raise RuntimeError(f"the recorder of {self.store.path} is closed")
+        batch = _Batch(
+            list(materializations), list(lineage), list(logs), list(runs_started), list(runs_ended)
+        )
+        with self._pending_lock:
+            self._pending.extend(batch)
+
+    def flush(self) -> None:
+        """Write everything queued now, from any thread; raises if the write fails."""
+        with self._flush_lock:
+            with self._pending_lock:
+                batch, self._pending = self._pending, _Batch()
+            if not batch:
+                return
+            try:
+                batch.write(self.store)
+            except BaseException as error:
+                with self._pending_lock:
+                    # Back in front of whatever was queued meanwhile, to keep the order.
+                    batch.extend(self._pending)
+                    self._pending = batch
+                self._error = error
+                self.failed_flushes += 1
+                raise
+            self._error = None
+            self.flushes += 1
+
+    def close(self) -> None:
+        """Stop the background thread and write the rest; raises if events stay unwritten.
+
+        Calling it again after a failure tries the write again.
+        """
+        if not self._closed:
+            self._closed = True
+            self._stop.set()
+            self._thread.join()
+        self.flush()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.flush()
+            except Exception as error:
+                # Kept queued and raised by flush()/close(); the next tick tries again.
+                _log.warning("could not record history in %s yet: %s", self.store.path, error)

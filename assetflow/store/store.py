@@ -1,0 +1,347 @@
+"""StateStore: the run history and current status of a project, in one DuckDB file.
+
+Every call opens the file, runs one short transaction and closes it again, so other processes
+can read and write between calls (see :mod:`assetflow.store.connection`). Writes arrive in
+batches through :meth:`StateStore.append` (a :class:`~assetflow.store.recorder.Recorder` does
+the batching for a run); reads open the file read-only, and a file that does not exist yet
+reads as an empty history without being created.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from assetflow.errors import StateError
+from assetflow.records import (
+    BackfillRecord,
+    LineageRecord,
+    LogRecord,
+    MaterializationRecord,
+    PartitionState,
+    RunRecord,
+    RunStatus,
+    utcnow,
+)
+from assetflow.store import backfills as _backfills
+from assetflow.store import history
+from assetflow.store.codec import (
+    LINEAGE_COLUMNS,
+    LOG_COLUMNS,
+    MATERIALIZATION_COLUMNS,
+    RUN_COLUMNS,
+    create_temp_table,
+    insert_rows,
+    lineage_row,
+    log_row,
+    materialization_row,
+    run_row,
+    select_list,
+    utc,
+)
+from assetflow.store.connection import LOCK_TIMEOUT_S, open_connection
+from assetflow.store.history import LogLine, RunSummary
+from assetflow.store.prune import prune as _prune
+from assetflow.store.schema import (
+    MIGRATIONS,
+    Migration,
+    check_not_newer,
+    ensure_schema,
+    schema_version,
+)
+from assetflow.store.status import (
+    STATUS_COLUMNS,
+    StatusRow,
+    build_snapshot,
+    history_status_sql,
+    read_lineage_inputs,
+    update_status,
+)
+
+__all__ = ["StateStore"]
+
+Snapshot = dict[tuple[str, str], PartitionState]
+
+
+class StateStore:
+    """The state file at ``path``: append-only history plus a per-partition status cache.
+
+    ``migrations`` is the schema's migration list (injectable so tests can add a version);
+    ``lock_timeout`` bounds how long a call waits for another process holding the file.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        migrations: Sequence[Migration] = MIGRATIONS,
+        lock_timeout: float = LOCK_TIMEOUT_S,
+    ) -> None:
+        self.path = Path(path)
+        self._migrations = tuple(migrations)
+        self._lock_timeout = lock_timeout
+
+    def __repr__(self) -> str:
+        return f"StateStore({str(self.path)!r})"
+
+    # --- sessions -----------------------------------------------------------------------------
+
+    @contextmanager
+    def _writing(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One read-write transaction on the file, creating it (and its folder) if needed."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StateError(
+                f"cannot create the folder of the state file {self.path}: {error}"
+            ) from error
+        with open_connection(self.path, False, self._lock_timeout) as connection:
+            ensure_schema(connection, self.path, self._migrations)
+            connection.begin()
+            try:
+                yield connection
+                connection.commit()
+            except BaseException:
+                connection.rollback()
+                raise
+
+    @contextmanager
+    def _reading(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-only connection; an empty in-memory history when there is no file yet."""
+        if not self.path.exists():
+            with self._empty() as connection:
+                yield connection
+            return
+        with open_connection(self.path, True, self._lock_timeout) as connection:
+            version = schema_version(connection, self.path)
+            check_not_newer(version, self.path, self._migrations)
+            if version == len(self._migrations):
+                yield connection
+                return
+        if version == 0:
+            # An empty DuckDB file (left so by something else) holds no history, and a read
+            # must not write to it.
+            with self._empty() as connection:
+                yield connection
+            return
+        with self._writing():
+            pass  # an older file: migrating it is the one write a read may cause
+        with open_connection(self.path, True, self._lock_timeout) as connection:
+            yield connection
+
+    @contextmanager
+    def _empty(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        connection = duckdb.connect(":memory:")
+        try:
+            ensure_schema(connection, self.path, self._migrations)
+            yield connection
+        finally:
+            connection.close()
+
+    # --- writes ---------------------------------------------------------------------------------
+
+    def append(
+        self,
+        materializations: Sequence[MaterializationRecord] = (),
+        lineage: Sequence[LineageRecord] = (),
+        logs: Sequence[LogRecord] = (),
+        runs_started: Sequence[RunRecord] = (),
+        runs_ended: Sequence[tuple[str, RunStatus, datetime]] = (),
+    ) -> None:
+        """Record a batch in one transaction, and fold its attempts into the status cache.
+
+        Started runs are inserted first and ended runs updated last, so one batch may hold a
+        whole run. A success updates its partition's last success and last attempt, a failure
+        its last attempt and error; a skipped step changes no status.
+        """
+        if not (materializations or lineage or logs or runs_started or runs_ended):
+            return
+        # Convert before opening, so that a bad record fails without touching the file.
+        run_rows = [run_row(run) for run in runs_started]
+        m_rows = [materialization_row(m) for m in materializations]
+        lineage_rows = [lineage_row(record) for record in lineage]
+        log_rows = [log_row(record) for record in logs]
+        ended = [(run_id, str(status), utc(at)) for run_id, status, at in runs_ended]
+        with self._writing() as connection:
+            insert_rows(connection, "runs", RUN_COLUMNS, run_rows)
+            if m_rows:
+                # Staged once, then both appended and folded into the status cache.
+                create_temp_table(connection, "batch", MATERIALIZATION_COLUMNS, m_rows)
+                names = select_list(MATERIALIZATION_COLUMNS)
+                connection.execute(
+                    f"INSERT INTO materializations ({names}) SELECT {names} FROM batch"
+                )
+                update_status(connection, "batch")
+                connection.execute("DROP TABLE batch")
+            insert_rows(connection, "lineage", LINEAGE_COLUMNS, lineage_rows)
+            insert_rows(connection, "logs", LOG_COLUMNS, log_rows)
+            if ended:
+                connection.execute(
+                    """
+                    UPDATE runs SET status = e.status, ended_at = e.ended_at
+                    FROM (SELECT UNNEST(?::VARCHAR[]) AS run_id, UNNEST(?::VARCHAR[]) AS status,
+                                 UNNEST(?::TIMESTAMPTZ[]) AS ended_at) e
+                    WHERE runs.run_id = e.run_id
+                    """,
+                    [list(column) for column in zip(*ended, strict=True)],
+                )
+
+    def start_run(self, run: RunRecord) -> None:
+        """Record that ``run`` started."""
+        self.append(runs_started=[run])
+
+    def end_run(self, run_id: str, status: RunStatus, ended_at: datetime) -> None:
+        """Record how and when a run ended."""
+        self.append(runs_ended=[(run_id, status, ended_at)])
+
+    def heartbeat(self, run_id: str, at: datetime) -> None:
+        """Record that ``run_id`` is still alive at ``at``."""
+        with self._writing() as connection:
+            connection.execute(
+                "UPDATE runs SET heartbeat_at = ? WHERE run_id = ?", [utc(at), run_id]
+            )
+
+    def rebuild_status(self) -> None:
+        """Rewrite the status cache from history (a repair; the cache is normally kept)."""
+        names = ", ".join(name for name, _ in STATUS_COLUMNS)
+        with self._writing() as connection:
+            connection.execute("DELETE FROM partition_status")
+            connection.execute(f"INSERT INTO partition_status ({names}) " + history_status_sql())
+
+    def prune(self, before: datetime) -> dict[str, int]:
+        """Delete the history of runs that ended before ``before``; counts deleted per table.
+
+        Materializations that are a partition's last success or last attempt are kept (with
+        their run), so no status changes. The only delete in assetflow.
+        """
+        with self._writing() as connection:
+            return _prune(connection, before)
+
+    # --- status -----------------------------------------------------------------------------
+
+    def snapshot(self, assets: Iterable[str] | None = None) -> Snapshot:
+        """What the status cache says about every attempted partition (of ``assets``)."""
+        names = ", ".join(name for name, _ in STATUS_COLUMNS)
+        where, parameters = _asset_filter(assets, "WHERE")
+        with self._reading() as connection:
+            rows = [
+                StatusRow.from_row(row)
+                for row in connection.execute(
+                    f"SELECT {names} FROM partition_status {where}", parameters
+                ).fetchall()
+            ]
+            inputs = read_lineage_inputs(
+                connection, f"SELECT last_success_id FROM partition_status {where}", parameters
+            )
+        return build_snapshot(rows, inputs)
+
+    def snapshot_from_history(self, assets: Iterable[str] | None = None) -> Snapshot:
+        """:meth:`snapshot` recomputed from the append-only history, ignoring the cache."""
+        where, parameters = _asset_filter(assets, "AND")
+        with self._reading() as connection:
+            rows = [
+                StatusRow.from_row(row)
+                for row in connection.execute(history_status_sql(where), parameters).fetchall()
+            ]
+            ids = [row.last_success_id for row in rows if row.last_success_id is not None]
+            inputs = read_lineage_inputs(connection, "SELECT UNNEST(?::BIGINT[])", [ids])
+        return build_snapshot(rows, inputs)
+
+    def latest_success_id(self, asset: str, partition: str) -> int | None:
+        """The id of the last successful materialization of ``asset[partition]``, if any."""
+        with self._reading() as connection:
+            return history.latest_success_id(connection, asset, partition)
+
+    def durations(self, assets: Iterable[str]) -> dict[str, float]:
+        """The median duration in seconds of each asset's recent successes, for estimates."""
+        with self._reading() as connection:
+            return history.durations(connection, sorted(set(assets)))
+
+    # --- history ------------------------------------------------------------------------------
+
+    def runs(
+        self, limit: int = 20, status: str | None = None, asset: str | None = None
+    ) -> list[RunSummary]:
+        """The newest runs first, optionally only those with ``status`` or touching ``asset``."""
+        with self._reading() as connection:
+            return history.runs(connection, limit, status, asset)
+
+    def run(self, run_id: str) -> RunRecord | None:
+        """The run with this id or unique id prefix (an ambiguous prefix is a StateError)."""
+        with self._reading() as connection:
+            return history.run(connection, run_id)
+
+    def run_steps(self, run_id: str) -> list[MaterializationRecord]:
+        """Every attempt and skipped step of a run, in start order."""
+        with self._reading() as connection:
+            return history.run_steps(connection, run_id)
+
+    def materialization(self, materialization_id: int) -> MaterializationRecord | None:
+        """One materialization by id."""
+        with self._reading() as connection:
+            return history.materialization(connection, materialization_id)
+
+    def lineage_of(self, materialization_id: int) -> list[LineageRecord]:
+        """What one materialization read, by upstream asset and partition."""
+        with self._reading() as connection:
+            return history.lineage_of(connection, materialization_id)
+
+    def downstream_readers(self, materialization_id: int) -> list[MaterializationRecord]:
+        """The materializations that read ``materialization_id``, in start order."""
+        with self._reading() as connection:
+            return history.downstream_readers(connection, materialization_id)
+
+    def logs(
+        self,
+        asset: str,
+        partition: str | None = None,
+        run_id: str | None = None,
+        limit: int | None = None,
+    ) -> list[LogLine]:
+        """Captured log lines of ``asset`` (one partition, one run), the last ``limit`` ones."""
+        with self._reading() as connection:
+            return history.logs(connection, asset, partition, run_id, limit)
+
+    # --- backfills ----------------------------------------------------------------------------
+
+    def create_backfill(self, record: BackfillRecord) -> None:
+        """Record a new backfill."""
+        with self._writing() as connection:
+            _backfills.create_backfill(connection, record)
+
+    def update_backfill(
+        self,
+        backfill_id: str,
+        *,
+        status: RunStatus | None = None,
+        done: int | None = None,
+        run_id: str | None = None,
+        at: datetime | None = None,
+    ) -> None:
+        """Update a backfill's status or progress, and append a run to it (once)."""
+        with self._writing() as connection:
+            found = _backfills.update_backfill(
+                connection, backfill_id, at or utcnow(), status, done, run_id
+            )
+        if not found:
+            raise StateError(f"no backfill {backfill_id!r} in {self.path}")
+
+    def backfill(self, id_or_prefix: str) -> BackfillRecord | None:
+        """The backfill with this id or unique id prefix (an ambiguous prefix is a StateError)."""
+        with self._reading() as connection:
+            return _backfills.backfill(connection, id_or_prefix)
+
+    def backfills(self, limit: int = 20) -> list[BackfillRecord]:
+        """The newest backfills first."""
+        with self._reading() as connection:
+            return _backfills.backfills(connection, limit)
+
+
+def _asset_filter(assets: Iterable[str] | None, keyword: str) -> tuple[str, list[object]]:
+    if assets is None:
+        return "", []
+    return f"{keyword} asset IN (SELECT UNNEST(?::VARCHAR[]))", [sorted(set(assets))]
