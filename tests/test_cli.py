@@ -22,6 +22,7 @@ EXAMPLE_ASSETS = [
     "orders",
     "orders_cleaned",
     "daily_revenue",
+    "cumulative_revenue",
     "monthly_revenue",
     "revenue_dashboard",
 ]
@@ -31,6 +32,7 @@ EXAMPLE_DEPS = {
     "orders": ["products"],
     "orders_cleaned": ["orders", "products"],
     "daily_revenue": ["orders_cleaned"],
+    "cumulative_revenue": ["daily_revenue", "cumulative_revenue"],
     "monthly_revenue": ["orders_cleaned"],
     "revenue_dashboard": ["monthly_revenue", "customers", "daily_revenue"],
 }
@@ -92,7 +94,7 @@ def test_list_shows_the_example_assets_with_partitions_and_deps() -> None:
         assert rows[name][3] == (", ".join(deps) or "-"), rows[name]
     assert rows["orders"][4] == "sales"
     assert "domain=sales" in rows["orders"][5]
-    assert out.rstrip().endswith("7 asset(s)")
+    assert out.rstrip().endswith(f"{len(EXAMPLE_ASSETS)} asset(s)")
 
 
 def test_list_json_has_the_documented_fields(example_json: dict[str, Any]) -> None:
@@ -179,7 +181,9 @@ def test_graph_text_is_the_default_format() -> None:
     for line in out.strip().splitlines():
         match = re.fullmatch(r"(\w+) \[(\w+)\](?:  <- (.*))?", line)
         assert match, line
-        found[match[1]] = match[3].split(", ") if match[3] else []
+        # Split on commas outside parentheses, then drop mapping labels: "x (time_window(-1, -1))".
+        parts = re.split(r", (?![^()]*\))", match[3]) if match[3] else []
+        found[match[1]] = [re.sub(r" \(.*\)$", "", part) for part in parts]
     assert found == EXAMPLE_DEPS
 
 
@@ -227,15 +231,28 @@ SELECTIONS = [
     (["+orders_cleaned"], ["products", "orders", "orders_cleaned"]),
     (
         ["orders+"],
-        ["orders", "orders_cleaned", "daily_revenue", "monthly_revenue", "revenue_dashboard"],
+        [
+            "orders",
+            "orders_cleaned",
+            "daily_revenue",
+            "cumulative_revenue",
+            "monthly_revenue",
+            "revenue_dashboard",
+        ],
     ),
     (["1+monthly_revenue"], ["orders_cleaned", "monthly_revenue"]),
     (["tag:domain=sales"], ["orders", "orders_cleaned"]),
-    (["group:finance"], ["daily_revenue", "monthly_revenue", "revenue_dashboard"]),
+    (
+        ["group:finance"],
+        ["daily_revenue", "cumulative_revenue", "monthly_revenue", "revenue_dashboard"],
+    ),
     (["*"], EXAMPLE_ASSETS),
     (["customers", "products"], ["customers", "products"]),
     (["*", "--exclude", "group:finance"], ["customers", "products", "orders", "orders_cleaned"]),
-    (["+revenue_dashboard", "-x", "+orders_cleaned"], ["customers", *EXAMPLE_ASSETS[4:]]),
+    (
+        ["+revenue_dashboard", "-x", "+orders_cleaned"],
+        ["customers", "daily_revenue", "monthly_revenue", "revenue_dashboard"],
+    ),
 ]
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,13 +14,10 @@ from assetflow.context import Output
 from assetflow.io import (
     PARTITION_COLUMN,
     DuckDBIOManager,
-    NoneIOManager,
     OutputError,
-    ParquetIOManager,
     StoredOutput,
     Warehouse,
     fingerprint,
-    io_manager_for,
 )
 from assetflow.partitions import DailyPartitions
 
@@ -60,10 +56,6 @@ def stored_rows(con: duckdb.DuckDBPyConnection, key: str) -> list[tuple[object, 
             params={"key": key},
         ).fetchall()
     )
-
-
-def days(count: int, step: int = 1) -> list[str]:
-    return DAILY.keys()[: count * step : step]
 
 
 # -- accepted values --------------------------------------------------------------------------
@@ -193,6 +185,17 @@ def test_store_replaces_exactly_its_partition(
     manager.store(ORDERS, "2024-01-01", con.sql("SELECT 9::BIGINT AS id, 'new' AS label"), con)
     assert stored_rows(con, "2024-01-01") == [(9, "new")]
     assert stored_rows(con, "2024-01-02") == [(0, "item 0"), (1, "item 1")]
+
+
+def test_empty_value_empties_the_partition(
+    manager: DuckDBIOManager, con: duckdb.DuckDBPyConnection
+) -> None:
+    manager.store(ORDERS, "2024-01-01", con.sql(ROWS_SQL.format(n=3)), con)
+    stored = manager.store(ORDERS, "2024-01-01", con.sql(ROWS_SQL.format(n=0)), con)
+    assert stored.row_count == 0 and stored.data_version is not None
+    assert stored_rows(con, "2024-01-01") == []
+    first_empty = manager.store(ORDERS, "2024-01-02", con.sql(ROWS_SQL.format(n=0)), con)
+    assert first_empty == stored
 
 
 def test_rerun_is_idempotent(manager: DuckDBIOManager, con: duckdb.DuckDBPyConnection) -> None:
@@ -358,80 +361,3 @@ def test_loaded_inputs_combine_freely(
     assert both.aggregate("count(*)").fetchall() == [(160,)]
     mine = con.sql("SELECT * FROM range(3) t(x) WHERE x < ?", params=[2])
     assert first.cross(mine).aggregate("count(*)").fetchall() == [(160,)]
-
-
-# -- concurrency ------------------------------------------------------------------------------
-
-
-def test_concurrent_stores_of_one_asset(warehouse: Warehouse) -> None:
-    keys = days(8)
-    errors: list[BaseException] = []
-
-    def work(worker: int) -> None:
-        con = warehouse.cursor()
-        manager = DuckDBIOManager(warehouse)
-        try:
-            for round_ in range(3):  # re-runs too, so partitions are replaced under contention
-                for index, key in enumerate(keys):
-                    if index % 4 == worker:
-                        value = con.sql(
-                            f"SELECT {index} AS part, range AS n FROM range({100 + round_})"
-                        )
-                        manager.store(ORDERS, key, value, con)
-        except BaseException as error:
-            errors.append(error)
-        finally:
-            con.close()
-
-    threads = [threading.Thread(target=work, args=(worker,)) for worker in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
-    con = warehouse.cursor()
-    counts = con.sql(
-        f"SELECT {PARTITION_COLUMN}, count(*), count(DISTINCT n), min(part), max(part) "
-        f"FROM warehouse.main.orders GROUP BY ALL ORDER BY 1"
-    ).fetchall()
-    assert counts == [(key, 102, 102, i, i) for i, key in enumerate(keys)]
-
-
-# -- the warehouse and the dispatch -----------------------------------------------------------
-
-
-def test_warehouse_in_memory_and_closing(tmp_path: Path) -> None:
-    warehouse = Warehouse(":memory:")
-    con = warehouse.cursor()
-    DuckDBIOManager(warehouse).store(TOTALS, "-", con.sql("SELECT 1 AS a"), con)
-    assert warehouse.table("totals") == '"memory"."main"."totals"'
-    warehouse.close()
-    warehouse.close()
-    with pytest.raises(duckdb.ConnectionException):
-        warehouse.cursor()
-    nested = Warehouse(tmp_path / "a" / "b" / "w.duckdb")  # folders are created
-    assert nested.catalog == "w"
-    assert nested.lock("t") is Warehouse(tmp_path / "a" / "b" / "w.duckdb").lock("T")
-    nested.close()
-
-
-def test_io_manager_for_dispatches_on_io(warehouse: Warehouse, tmp_path: Path) -> None:
-    def manager(io: str) -> object:
-        asset_def = AssetDef(name="x", io=io)  # type: ignore[arg-type]
-        return io_manager_for(asset_def, warehouse=warehouse, data_dir=tmp_path)
-
-    assert isinstance(manager("duckdb"), DuckDBIOManager)
-    assert isinstance(manager("parquet"), ParquetIOManager)
-    assert isinstance(manager("none"), NoneIOManager)
-    with pytest.raises(OutputError, match="unknown io 'csv'"):
-        manager("csv")
-
-
-def test_none_manager(con: duckdb.DuckDBPyConnection) -> None:
-    none = NoneIOManager()
-    side_effect = AssetDef(name="email", io="none")
-    assert none.store(side_effect, "-", con.sql("SELECT 1"), con) == StoredOutput(None, None, {})
-    assert none.store(side_effect, "-", Output(None, data_version="sent-3"), con) == (
-        StoredOutput("sent-3", None, {})
-    )
-    assert none.load(side_effect, ["-"], con) is None

@@ -141,6 +141,17 @@ def test_result_outlives_the_views_and_can_be_stored(
     assert sorted(con.sql("select doubled from daily_revenue").fetchall()) == [(20,)] * 6
 
 
+def test_many_upstream_partitions(warehouse: Warehouse, con: duckdb.DuckDBPyConnection) -> None:
+    """Beyond a few keys the slice joins an Arrow table of keys; it works as a view all the same."""
+    manager = DuckDBIOManager(warehouse)
+    january = DAILY.keys()
+    for day in january:
+        manager.store(ORDERS, day, con.sql("select 1 as amount"), con)
+    monthly = build_sql_asset("monthly", "select sum(amount) as total from orders")
+    inputs = {"orders": manager.load(ORDERS, january[1:], con)}
+    assert run_sql_asset(con, monthly, "-", None, inputs).fetchall() == [(30,)]
+
+
 def test_partition_key_with_a_quote_is_bound_not_spliced(
     warehouse: Warehouse, con: duckdb.DuckDBPyConnection
 ) -> None:

@@ -55,10 +55,12 @@ class LineProgress:
 class LiveProgress:
     """A live status line on a terminal: done / failed / running / remaining and an ETA."""
 
-    def __init__(self, console: Any = None) -> None:
+    def __init__(self, console: Any = None, workers: int = 1) -> None:
         from rich.console import Console
 
         self.console = console or Console(stderr=False)
+        self.workers = workers
+        self.plan: Plan | None = None
         self._lock = threading.Lock()
         self.total = 0
         self.done = self.failed = self.skipped = self.running = 0
@@ -66,13 +68,23 @@ class LiveProgress:
         self._live: Any = None
         self.run_id = ""
 
+    def _eta(self, finished: int, left: int, elapsed: float) -> float | None:
+        """Seconds left: past durations of the steps left (from history, per asset) spread over
+        the workers; without history, the rate observed so far in this run."""
+        if self.plan is not None and self.plan.estimates:
+            known = [self.plan.estimates.get(s.asset) for s in self.plan.steps]
+            values = [v for v in known if v is not None]
+            if values:
+                per_step = sum(values) / len(values)
+                return per_step * left / max(1, self.workers)
+        return elapsed / finished * left if finished else None
+
     def _line(self) -> str:
         finished = self.done + self.failed + self.skipped
         remaining = self.total - finished - self.running
         elapsed = time.monotonic() - self.started
-        eta = ""
-        if finished and remaining + self.running:
-            eta = f"  ETA {elapsed / finished * (remaining + self.running):.0f}s"
+        seconds = self._eta(finished, remaining + self.running, elapsed)
+        eta = f"  ETA {seconds:.0f}s" if seconds is not None and remaining + self.running else ""
         return (
             f"[bold]{self.run_id}[/]  done [green]{self.done}[/]  failed [red]{self.failed}[/]  "
             f"skipped [yellow]{self.skipped}[/]  running {self.running}  remaining {remaining}"
@@ -83,6 +95,7 @@ class LiveProgress:
         from rich.live import Live
 
         self.total = len(plan.steps)
+        self.plan = plan
         self.run_id = run_id
         self.started = time.monotonic()
         self._live = Live(self._line(), console=self.console, refresh_per_second=8, transient=True)
@@ -121,10 +134,10 @@ class LiveProgress:
         )
 
 
-def progress_for(as_json: bool) -> LineProgress | LiveProgress:
+def progress_for(as_json: bool, workers: int = 1) -> LineProgress | LiveProgress:
     """Live on a terminal; lines otherwise; with --json, lines on stderr (stdout is the JSON)."""
     if as_json:
         return LineProgress(sys.stderr)
     if sys.stdout.isatty():
-        return LiveProgress()
+        return LiveProgress(workers=workers)
     return LineProgress(sys.stdout)

@@ -127,7 +127,7 @@ def materialize_command(
         fail_fast=fail_fast,
         workers=workers,
         executor=executor,
-        observer=progress_for(as_json),
+        observer=progress_for(as_json, workers or loaded.config.executor.workers),
     )
     _finish(result, as_json)
 
@@ -192,7 +192,10 @@ def backfill_command(
                 typer.echo(render_backfill(record))
             return
         result = loaded.resume_backfill(
-            words[1], fail_fast=fail_fast, workers=workers, observer=progress_for(as_json)
+            words[1],
+            fail_fast=fail_fast,
+            workers=workers,
+            observer=progress_for(as_json, workers or loaded.config.executor.workers),
         )
         _finish(result, as_json)
         return
@@ -210,7 +213,7 @@ def backfill_command(
         downstream=downstream,
         fail_fast=fail_fast,
         workers=workers,
-        observer=progress_for(as_json),
+        observer=progress_for(as_json, workers or loaded.config.executor.workers),
     )
     if not as_json and result.backfill_id:
         typer.echo(

@@ -135,7 +135,6 @@ class DuckDBIOManager:
         ``False`` (and nothing changed) when the table must be created or recreated first.
         """
         table = self.warehouse.table(asset_def.name)
-        key = {"key": partition_key}
         con.begin()
         try:
             found = table_columns(con, self.warehouse.catalog, asset_def.name)
@@ -149,12 +148,7 @@ class DuckDBIOManager:
                 # or says why it cannot.
                 con.rollback()
                 return False
-            con.execute(f"DELETE FROM {table} WHERE {_PARTITION} = $key", key)
-            con.execute(
-                f"INSERT INTO {table} BY NAME "
-                f"SELECT *, CAST($key AS VARCHAR) AS {_PARTITION} FROM {stage}",
-                key,
-            )
+            _swap_rows(con, table, stage, partition_key)
             con.commit()
         except BaseException:
             _rollback(con)
@@ -172,7 +166,7 @@ class DuckDBIOManager:
         """Create or recreate the table if need be, then swap the partition's rows, at once."""
         table = self.warehouse.table(asset_def.name)
         key = {"key": partition_key}
-        tagged = f"SELECT *, CAST($key AS VARCHAR) AS {_PARTITION} FROM {stage}"
+        tagged = _tagged(stage)
         con.begin()
         try:
             found = table_columns(con, self.warehouse.catalog, asset_def.name)
@@ -186,8 +180,7 @@ class DuckDBIOManager:
                     con.execute(f"DROP TABLE {table}")
                     con.execute(f"CREATE TABLE {table} AS {tagged}", key)
                 else:
-                    con.execute(f"DELETE FROM {table} WHERE {_PARTITION} = $key", key)
-                    con.execute(f"INSERT INTO {table} BY NAME {tagged}", key)
+                    _swap_rows(con, table, stage, partition_key)
             con.commit()
         except BaseException:
             _rollback(con)
@@ -232,6 +225,18 @@ class DuckDBIOManager:
                 f"{schema_difference(stored, schema)}. Keep the schema, or drop the table "
                 "(DROP TABLE " + asset_def.name + ") and materialize every partition again"
             )
+
+
+def _tagged(stage: str) -> str:
+    """The staged rows with the partition key (bound as ``$key``) added."""
+    return f"SELECT *, CAST($key AS VARCHAR) AS {_PARTITION} FROM {stage}"
+
+
+def _swap_rows(con: duckdb.DuckDBPyConnection, table: str, stage: str, partition_key: str) -> None:
+    """Delete the partition's rows and insert the staged ones (inside the caller's transaction)."""
+    key = {"key": partition_key}
+    con.execute(f"DELETE FROM {table} WHERE {_PARTITION} = $key", key)
+    con.execute(f"INSERT INTO {table} BY NAME {_tagged(stage)}", key)
 
 
 def _rollback(con: duckdb.DuckDBPyConnection) -> None:

@@ -13,6 +13,7 @@ from assetflow import (
     DailyPartitions,
     MonthlyPartitions,
     RetryPolicy,
+    TimeWindowMapping,
     asset,
 )
 
@@ -129,6 +130,26 @@ def monthly_revenue(orders_cleaned):
         "strftime(order_date, '%Y-%m') as month, category, "
         "sum(amount) as revenue, count(*) as orders, count(distinct customer_id) as customers",
         "month, category",
+    )
+
+
+@asset(
+    partitions=DAYS,
+    group="finance",
+    tags={"domain": "finance"},
+    deps={"cumulative_revenue": TimeWindowMapping(start_offset=-1, end_offset=-1)},
+)
+def cumulative_revenue(daily_revenue, cumulative_revenue):
+    """Revenue to date: the previous day's running total plus this day's revenue.
+
+    It reads its own previous partition, so its days run strictly in order; on the first day
+    there is no previous partition and ``cumulative_revenue`` is None.
+    """
+    if cumulative_revenue is None:
+        return daily_revenue.select("order_date, revenue, revenue as revenue_to_date")
+    previous = cumulative_revenue.select("revenue_to_date as previous_total")
+    return daily_revenue.cross(previous).select(
+        "order_date, revenue, previous_total + revenue as revenue_to_date"
     )
 
 
