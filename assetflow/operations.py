@@ -184,6 +184,7 @@ def backfill(
     """Re-run a range in order, tracked as a resumable backfill."""
     if missing_only and stale_only:
         raise RunError("give either --missing-only or --stale-only, not both")
+    check_executor(project.config.executor.kind)
     if scope.first is None or scope.last is None:
         raise RunError("a backfill needs --from and --to")
     if downstream:
@@ -298,12 +299,32 @@ def _run_backfill(
         status = RunStatus.CANCELLED
         raise
     finally:
-        done = sum(1 for s in result.steps if s.status is StepStatus.SUCCESS) if result else 0
+        run_ids = [*record.run_ids, *([result.run_id] if result else [])]
         store.update_backfill(
             record.backfill_id,
             status=status,
-            done=record.done + done,
+            done=min(record.total, _distinct_successes(store, run_ids)),
             run_id=result.run_id if result else None,
+        )
+
+
+def _distinct_successes(store: StateStore, run_ids: list[str]) -> int:
+    """How many distinct partitions the runs of a backfill have materialized."""
+    done: set[Node] = set()
+    for run_id in run_ids:
+        done.update(
+            (s.asset, s.partition)
+            for s in store.run_steps(run_id)
+            if s.status is StepStatus.SUCCESS
+        )
+    return len(done)
+
+
+def check_executor(kind: str) -> None:
+    """Only the threads executor exists in this release."""
+    if kind != "threads":
+        raise RunError(
+            f"executor '{kind}' is not available in this release; use executor.kind = \"threads\""
         )
 
 

@@ -196,7 +196,7 @@ class Project:
         Returns the run's result (its status is ``failed`` if any step failed); raises
         :class:`~assetflow.runner.run.RunCancelled` on Ctrl-C.
         """
-        _check_executor(executor or self.config.executor.kind)
+        operations.check_executor(executor or self.config.executor.kind)
         scope = _scope(selection, exclude, partition, first, last)
         plan = operations.make_plan(self, scope, only=only, force=force, now=now)
         return operations.execute(
@@ -332,10 +332,3 @@ def _scope(
         return (value,) if isinstance(value, str) else tuple(value)
 
     return operations.Scope(terms(selection), terms(exclude), partition, first, last)
-
-
-def _check_executor(kind: str) -> None:
-    if kind != "threads":
-        raise RunError(
-            f"executor '{kind}' is not available in this release; use executor.kind = \"threads\""
-        )

@@ -27,6 +27,7 @@ def run(args: list[str]) -> int:
     from assetflow.cli.app import app
     from assetflow.cli.compat import Abort, ClickException, Exit, get_command
     from assetflow.errors import AssetflowError
+    from assetflow.runner.run import RunCancelled
 
     debug = "--debug" in args
     command = get_command(app)
@@ -42,6 +43,9 @@ def run(args: list[str]) -> int:
         return exc.exit_code
     except Exit as exc:
         return int(exc.exit_code or 0)
+    except RunCancelled as cancelled:
+        print(f"run {cancelled.result.run_id} cancelled", file=sys.stderr)
+        return EXIT_CANCELLED
     except (Abort, KeyboardInterrupt):
         print("cancelled", file=sys.stderr)
         return EXIT_CANCELLED

@@ -153,6 +153,7 @@ def _attempt(env: StepEnvironment, definition: AssetDef, step: PlanStep, attempt
         log=logger,
         _warehouse=con,
     )
+    value: Any = None
     try:
         value = _call(env, definition, step.partition, context, con, lineage)
         stored = io_manager_for(definition, warehouse=env.warehouse, data_dir=env.data_dir).store(
@@ -180,8 +181,9 @@ def _attempt(env: StepEnvironment, definition: AssetDef, step: PlanStep, attempt
         return _Outcome(StepStatus.FAILED, materialization_id, error=error, exception=exc)
     finally:
         con.close()
-    # Unknown content (io "none", or nothing returned): every materialization counts as new data.
-    data_version = stored.data_version or f"m{materialization_id:x}"
+    data_version = stored.data_version or _unknown_version(
+        env, definition, step, value, materialization_id
+    )
     record = MaterializationRecord(
         id=materialization_id,
         run_id=env.run_id,
@@ -201,6 +203,22 @@ def _attempt(env: StepEnvironment, definition: AssetDef, step: PlanStep, attempt
     )
     env.latest.set((definition.name, step.partition), materialization_id, data_version)
     return _Outcome(StepStatus.SUCCESS, materialization_id, data_version=data_version)
+
+
+def _unknown_version(
+    env: StepEnvironment, definition: AssetDef, step: PlanStep, value: Any, materialization_id: int
+) -> str:
+    """The data version when the IO manager cannot fingerprint the content.
+
+    ``None`` returned to a storing IO manager changes nothing stored, so the partition keeps its
+    previous data version (and downstream stays fresh); otherwise (io "none") the content is
+    unknown and every materialization counts as new data.
+    """
+    if value is None and definition.io != "none":
+        previous = env.latest.get((definition.name, step.partition))
+        if previous is not None and previous[1] is not None:
+            return previous[1]
+    return f"m{materialization_id:x}"
 
 
 def _lineage(
@@ -254,13 +272,34 @@ def _call(
     inputs = _inputs(env, definition, lineage, con)
     if definition.fn is None:
         assert definition.sql is not None
-        return run_sql_asset(con, definition, partition, context.time_window, inputs)
+        if definition.timeout is None:
+            return run_sql_asset(con, definition, partition, context.time_window, inputs)
+        return _sql_with_timeout(con, definition, partition, context, inputs)
     kwargs = dict(inputs)
     if _wants_context(definition.fn):
         kwargs["context"] = context
     if definition.timeout is None:
         return definition.fn(**kwargs)
     return _call_with_timeout(definition, kwargs, definition.timeout.total_seconds())
+
+
+def _sql_with_timeout(
+    con: Any, definition: AssetDef, partition: str, context: Context, inputs: dict[str, Any]
+) -> Any:
+    """Run a SQL asset, interrupting DuckDB's query when the timeout passes."""
+    assert definition.timeout is not None
+    seconds = definition.timeout.total_seconds()
+    timer = threading.Timer(seconds, con.interrupt)
+    timer.daemon = True
+    timer.start()
+    try:
+        return run_sql_asset(con, definition, partition, context.time_window, inputs)
+    except Exception as exc:
+        if not timer.is_alive():
+            raise StepTimeout(f"timed out after {seconds:g}s") from exc
+        raise
+    finally:
+        timer.cancel()
 
 
 def _call_with_timeout(definition: AssetDef, kwargs: dict[str, Any], seconds: float) -> Any:
