@@ -41,6 +41,17 @@ class ProjectLoadError(AssetflowError):
     """A project module failed to import."""
 
 
+class RunCancelled(Exception):
+    """A run was cancelled (Ctrl-C); ``result`` is what was recorded (a RunResult).
+
+    Not an AssetflowError: the CLI exits 130 for it, not 2.
+    """
+
+    def __init__(self, result: object) -> None:
+        super().__init__(f"run {getattr(result, 'run_id', '?')} cancelled")
+        self.result = result
+
+
 def did_you_mean(name: str, candidates: Iterable[str], n: int = 3) -> str:
     """A short ' (did you mean: a, b?)' suffix naming the closest candidates, or ''."""
     close = difflib.get_close_matches(name, list(candidates), n=n, cutoff=0.5)

@@ -295,7 +295,7 @@ def _run_backfill(
         status = result.status
         return result
     except RunCancelled as cancelled:
-        result = cancelled.result
+        result = cancelled.result if isinstance(cancelled.result, RunResult) else None
         status = RunStatus.CANCELLED
         raise
     finally:

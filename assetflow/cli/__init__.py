@@ -26,8 +26,7 @@ def run(args: list[str]) -> int:
     """Run the CLI with ``args`` and return its exit code (never raises for user errors)."""
     from assetflow.cli.app import app
     from assetflow.cli.compat import Abort, ClickException, Exit, get_command
-    from assetflow.errors import AssetflowError
-    from assetflow.runner.run import RunCancelled
+    from assetflow.errors import AssetflowError, RunCancelled
 
     debug = "--debug" in args
     command = get_command(app)
@@ -44,7 +43,7 @@ def run(args: list[str]) -> int:
     except Exit as exc:
         return int(exc.exit_code or 0)
     except RunCancelled as cancelled:
-        print(f"run {cancelled.result.run_id} cancelled", file=sys.stderr)
+        print(f"{cancelled}", file=sys.stderr)
         return EXIT_CANCELLED
     except (Abort, KeyboardInterrupt):
         print("cancelled", file=sys.stderr)

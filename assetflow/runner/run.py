@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
+from assetflow.errors import RunCancelled
 from assetflow.planner.plan import Plan, PlanStep
 from assetflow.records import MaterializationRecord, RunStatus, StepStatus, new_id, utcnow
 from assetflow.runner.results import NullObserver, RunObserver, RunResult, StepResult
@@ -14,13 +15,7 @@ from assetflow.runner.step import StepEnvironment, run_step
 
 Node = tuple[str, str]
 
-
-class RunCancelled(Exception):
-    """The run was cancelled (Ctrl-C); carries the result recorded so far."""
-
-    def __init__(self, result: RunResult) -> None:
-        super().__init__(f"run {result.run_id} cancelled")
-        self.result = result
+__all__ = ["PlanRunner", "RunCancelled", "RunOptions"]
 
 
 @dataclass
