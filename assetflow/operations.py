@@ -165,8 +165,18 @@ def execute(
         try:
             recorder.close()
         finally:
-            warehouse.close()
+            _close_warehouse(warehouse)
     return replace(result, backfill_id=backfill_id)
+
+
+def _close_warehouse(warehouse: Any) -> None:
+    """Close the run's warehouse; a timed-out function may still hold a cursor on it."""
+    try:
+        warehouse.close()
+    except Exception as exc:
+        import logging
+
+        logging.getLogger("assetflow").warning("warehouse not closed cleanly: %s", exc)
 
 
 def backfill(

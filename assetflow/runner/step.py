@@ -79,8 +79,8 @@ class _CaptureHandler(logging.Handler):
         self.records.append(record)
 
 
-class StepTimeout(Exception):
-    """An attempt ran longer than the asset's ``timeout``."""
+class StepTimeout(TimeoutError):
+    """An attempt ran longer than the asset's ``timeout`` (retried if ``retry_on`` allows)."""
 
 
 def time_window_of(definition: Any, key: str) -> tuple[datetime, datetime] | None:
@@ -108,7 +108,7 @@ def run_step(env: StepEnvironment, step: PlanStep) -> StepResult:
         outcome = _attempt(env, definition, step, attempt)
         if outcome.status is StepStatus.SUCCESS:
             break
-        retryable = isinstance(outcome.exception, (*policy.retry_on, StepTimeout))
+        retryable = isinstance(outcome.exception, policy.retry_on)
         if attempt > policy.max_retries or not retryable or env.cancel.is_set():
             break
         delay = policy.delay_before(attempt)
@@ -180,7 +180,7 @@ def _attempt(env: StepEnvironment, definition: AssetDef, step: PlanStep, attempt
         env.recorder.add(materializations=[record], logs=_logs(handler, materialization_id))
         return _Outcome(StepStatus.FAILED, materialization_id, error=error, exception=exc)
     finally:
-        con.close()
+        _release(con)
     data_version = stored.data_version or _unknown_version(
         env, definition, step, value, materialization_id
     )
@@ -203,6 +203,18 @@ def _attempt(env: StepEnvironment, definition: AssetDef, step: PlanStep, attempt
     )
     env.latest.set((definition.name, step.partition), materialization_id, data_version)
     return _Outcome(StepStatus.SUCCESS, materialization_id, data_version=data_version)
+
+
+def _release(con: Any) -> None:
+    """Close a step's cursor; a timed-out function may still be running a query on it."""
+    try:
+        con.close()
+    except Exception:
+        try:
+            con.interrupt()
+            con.close()
+        except Exception:  # still busy: the abandoned thread owns it now
+            logging.getLogger("assetflow").debug("cursor left to a timed-out function")
 
 
 def _unknown_version(
@@ -280,7 +292,7 @@ def _call(
         kwargs["context"] = context
     if definition.timeout is None:
         return definition.fn(**kwargs)
-    return _call_with_timeout(definition, kwargs, definition.timeout.total_seconds())
+    return _call_with_timeout(definition, kwargs, definition.timeout.total_seconds(), con)
 
 
 def _sql_with_timeout(
@@ -302,7 +314,9 @@ def _sql_with_timeout(
         timer.cancel()
 
 
-def _call_with_timeout(definition: AssetDef, kwargs: dict[str, Any], seconds: float) -> Any:
+def _call_with_timeout(
+    definition: AssetDef, kwargs: dict[str, Any], seconds: float, con: Any
+) -> Any:
     """Run the function in its own thread and stop waiting after ``seconds``.
 
     Python cannot kill a thread: a timed-out function runs on in the background, but its
@@ -320,6 +334,7 @@ def _call_with_timeout(definition: AssetDef, kwargs: dict[str, Any], seconds: fl
     thread.start()
     thread.join(seconds)
     if thread.is_alive():
+        con.interrupt()  # stop a warehouse query the function may be running
         raise StepTimeout(f"timed out after {seconds:g}s")
     if "error" in box:
         raise box["error"]
