@@ -7,12 +7,20 @@ in-process, so that one test's ``pipeline`` never becomes another's.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
 from helpers import ProjectFactory, write_project
+from hypothesis import settings
+
+# CI must be deterministic: the same examples every run ("ci", the default). Explore new
+# examples locally with HYPOTHESIS_PROFILE=explore; a failure found there becomes a test.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.register_profile("explore", derandomize=False, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture

@@ -421,7 +421,8 @@ def test_code_change_then_identical_data(
         if node in own:
             assert result.status is PartitionStatus.STALE
             code = [r for r in result.reasons if r.kind is ReasonKind.CODE_CHANGED]
-            assert [r.detail for r in code] == [f"code of {a} changed ({old_code} → {new_code})"]
+            versions = f"{short_version(old_code)} → {short_version(new_code)}"
+            assert [r.detail for r in code] == [f"code of {a} changed ({versions})"]
             assert kinds <= {ReasonKind.CODE_CHANGED, ReasonKind.UPSTREAM_STALE}  # self-dep
         elif node in downstream:
             assert result.status is PartitionStatus.STALE
