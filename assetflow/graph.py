@@ -1,17 +1,16 @@
 """The asset graph: validation, traversal and the partition-level expansion.
 
-Built once from the loaded :class:`AssetDef` objects, on networkx, with every edge's partition
+Built once from the loaded :class:`AssetDef` objects, with every edge's partition
 mapping resolved up front (explicit or default), so that later layers ask plain questions:
 "which upstream partitions does ``monthly_revenue[2024-01]`` read?" and the reverse.
 """
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
-
-import networkx as nx
 
 from assetflow.assets import AssetDef, check_asset_name
 from assetflow.checks import CheckDef
@@ -43,8 +42,10 @@ class AssetGraph:
                     f"{other.source or '?'} and {definition.source or '?'}"
                 )
             by_name[definition.name] = definition
-        self._digraph: Any = nx.DiGraph()
-        self._digraph.add_nodes_from(by_name)
+        # Plain adjacency dicts: importing networkx costs a quarter of a second at every start-up,
+        # so it is only loaded to name a cycle or when `digraph` is asked for.
+        self._predecessors: dict[str, set[str]] = {name: set() for name in by_name}
+        self._successors: dict[str, set[str]] = {name: set() for name in by_name}
         self._mappings: dict[tuple[str, str], PartitionMapping] = {}
         for definition in by_name.values():
             for dep in definition.deps:
@@ -58,9 +59,9 @@ class AssetGraph:
                     definition, upstream, dep.mapping
                 )
                 if dep.name != definition.name:
-                    self._digraph.add_edge(dep.name, definition.name)
-        _reject_cycles(self._digraph)
-        self._order: list[str] = list(nx.lexicographical_topological_sort(self._digraph))
+                    self._predecessors[definition.name].add(dep.name)
+                    self._successors[dep.name].add(definition.name)
+        self._order: list[str] = self._topological_sort()
         self.assets: dict[str, AssetDef] = {name: by_name[name] for name in self._order}
         self.checks: tuple[CheckDef, ...] = tuple(checks)
         for check_def in self.checks:
@@ -86,8 +87,33 @@ class AssetGraph:
 
     @property
     def digraph(self) -> Any:
-        """The underlying networkx DiGraph (self-dependencies are not edges). Do not mutate."""
-        return self._digraph
+        """The graph as a networkx DiGraph (self-dependencies are not edges), built on demand."""
+        import networkx as nx
+
+        graph = nx.DiGraph()
+        graph.add_nodes_from(self._order)
+        graph.add_edges_from((up, down) for down, ups in self._predecessors.items() for up in ups)
+        return graph
+
+    def _topological_sort(self) -> list[str]:
+        """Kahn's algorithm, ties broken by name (the order networkx's lexicographical sort gives).
+
+        Raises GraphError naming the assets of a cycle if there is one.
+        """
+        waiting = {name: len(ups) for name, ups in self._predecessors.items()}
+        ready = [name for name, count in waiting.items() if count == 0]
+        heapq.heapify(ready)
+        order: list[str] = []
+        while ready:
+            name = heapq.heappop(ready)
+            order.append(name)
+            for child in self._successors[name]:
+                waiting[child] -= 1
+                if waiting[child] == 0:
+                    heapq.heappush(ready, child)
+        if len(order) != len(waiting):
+            _reject_cycles(self._predecessors, set(waiting) - set(order))
+        return order
 
     def topological_order(self) -> list[str]:
         """Every asset, upstream before downstream, ties broken by name."""
@@ -99,15 +125,15 @@ class AssetGraph:
 
     def downstream(self, name: str) -> list[str]:
         """Direct downstream assets of ``name`` (excluding itself), sorted."""
-        return sorted(self._digraph.successors(name))
+        return sorted(self._successors[name])
 
     def ancestors(self, name: str, depth: int | None = None) -> set[str]:
         """Upstream assets of ``name`` up to ``depth`` levels (all if None), excluding itself."""
-        return self._walk(name, self._digraph.predecessors, depth)
+        return self._walk(name, self._predecessors.__getitem__, depth)
 
     def descendants(self, name: str, depth: int | None = None) -> set[str]:
         """Downstream assets of ``name`` up to ``depth`` levels (all if None), excluding itself."""
-        return self._walk(name, self._digraph.successors, depth)
+        return self._walk(name, self._successors.__getitem__, depth)
 
     @staticmethod
     def _walk(start: str, neighbours: Any, depth: int | None) -> set[str]:
@@ -197,10 +223,12 @@ def _resolve_mapping(
     return mapping
 
 
-def _reject_cycles(digraph: Any) -> None:
-    try:
-        cycle = nx.find_cycle(digraph)
-    except nx.NetworkXNoCycle:
-        return
+def _reject_cycles(predecessors: dict[str, set[str]], stuck: set[str]) -> None:
+    """Name the assets on one dependency cycle among ``stuck`` (assets Kahn could not order)."""
+    import networkx as nx
+
+    graph = nx.DiGraph()
+    graph.add_edges_from((up, down) for down in stuck for up in predecessors[down] if up in stuck)
+    cycle = nx.find_cycle(graph)
     names = [edge[0] for edge in cycle] + [cycle[0][0]]
     raise GraphError("dependency cycle: " + " → ".join(names))
