@@ -17,7 +17,6 @@ import uuid
 from collections.abc import Sequence
 
 import duckdb
-import pyarrow as pa  # type: ignore[import-untyped]
 
 from assetflow.assets import AssetDef
 from assetflow.io.base import (
@@ -77,6 +76,8 @@ class DuckDBIOManager:
         # The bounds let DuckDB skip row groups by their min/max; the semi join makes it exact.
         first, last = sql_string(min(keys)), sql_string(max(keys))
         rows = con.sql(f"SELECT * FROM {table} WHERE {_PARTITION} BETWEEN {first} AND {last}")
+        import pyarrow as pa  # type: ignore[import-untyped]  # only for inputs of many partitions
+
         wanted = con.from_arrow(pa.table({PARTITION_COLUMN: pa.array(keys, pa.string())}))
         return rows.join(wanted, PARTITION_COLUMN, "semi").project(f"* EXCLUDE ({_PARTITION})")
 

@@ -14,7 +14,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import duckdb
-import pyarrow as pa  # type: ignore[import-untyped]
 
 from assetflow.assets import AssetDef
 from assetflow.io.base import ACCEPTED_VALUES, OutputError, where
@@ -39,10 +38,15 @@ def _type_phrase(value: object) -> str:
 
 def readable(value: object, asset_def: AssetDef, partition_key: str) -> object:
     """``value`` in a form ``DuckDBPyConnection.register`` reads, or OutputError if unsupported."""
-    if isinstance(value, duckdb.DuckDBPyRelation | pa.Table | pa.RecordBatchReader):
+    if isinstance(value, duckdb.DuckDBPyRelation):
         return value
-    if isinstance(value, pa.RecordBatch):
-        return pa.Table.from_batches([value])
+    # A pyarrow value means pyarrow is already imported: never pay its import otherwise.
+    pa = sys.modules.get("pyarrow")
+    if pa is not None:
+        if isinstance(value, pa.Table | pa.RecordBatchReader):
+            return value
+        if isinstance(value, pa.RecordBatch):
+            return pa.Table.from_batches([value])
     if _dataframe_of(value, "pandas") or _dataframe_of(value, "polars"):
         return value
     raise OutputError(
