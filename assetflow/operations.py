@@ -22,6 +22,7 @@ from assetflow.records import (
     RunKind,
     RunRecord,
     RunStatus,
+    StateSnapshot,
     StepStatus,
     new_run_id,
     this_host,
@@ -108,8 +109,12 @@ def execute(
     observer: RunObserver | None = None,
     backfill_id: str | None = None,
     extra_arguments: dict[str, Any] | None = None,
+    snapshot: StateSnapshot | None = None,
 ) -> RunResult:
-    """Run a plan and record it; raises RunCancelled (with the recorded result) on Ctrl-C."""
+    """Run a plan and record it; raises RunCancelled (with the recorded result) on Ctrl-C.
+
+    ``snapshot`` is the history the plan was made from (read again if not given).
+    """
     from assetflow import __version__
     from assetflow.io import Warehouse
     from assetflow.runner.run import PlanRunner, RunCancelled, RunOptions
@@ -117,7 +122,8 @@ def execute(
     from assetflow.store.recorder import Recorder
 
     store = store_of(project)
-    snapshot = store.snapshot(project.graph.assets)
+    if snapshot is None:
+        snapshot = store.snapshot(project.graph.assets)
     started = utcnow()
     run = RunRecord(
         run_id=new_run_id(started),
@@ -222,7 +228,7 @@ def backfill(
         total=len(plan.steps),
     )
     store_of(project).create_backfill(record)
-    return _run_backfill(project, record, plan, scope, workers, fail_fast, observer)
+    return _run_backfill(project, record, plan, scope, workers, fail_fast, observer, ev.snapshot)
 
 
 def resume_backfill(
@@ -259,7 +265,7 @@ def resume_backfill(
     plan = build_plan(
         project.graph, ev, remaining, force=True, estimates=store.durations(project.graph.assets)
     )
-    return _run_backfill(project, record, plan, scope, workers, fail_fast, observer)
+    return _run_backfill(project, record, plan, scope, workers, fail_fast, observer, ev.snapshot)
 
 
 def _backfill_nodes(
@@ -284,6 +290,7 @@ def _run_backfill(
     workers: int | None,
     fail_fast: bool,
     observer: RunObserver | None,
+    snapshot: StateSnapshot,
 ) -> RunResult:
     from assetflow.runner.run import RunCancelled
 
@@ -301,6 +308,7 @@ def _run_backfill(
             observer=observer,
             backfill_id=record.backfill_id,
             extra_arguments={"backfill_id": record.backfill_id},
+            snapshot=snapshot,
         )
         status = result.status
         return result

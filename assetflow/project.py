@@ -198,9 +198,16 @@ class Project:
         """
         operations.check_executor(executor or self.config.executor.kind)
         scope = _scope(selection, exclude, partition, first, last)
-        plan = operations.make_plan(self, scope, only=only, force=force, now=now)
+        evaluator = operations.evaluator(self, now)  # one read of history for plan and run
+        plan = operations.make_plan(self, scope, only=only, force=force, evaluator_=evaluator)
         return operations.execute(
-            self, plan, scope, workers=workers, fail_fast=fail_fast, observer=observer
+            self,
+            plan,
+            scope,
+            workers=workers,
+            fail_fast=fail_fast,
+            observer=observer,
+            snapshot=evaluator.snapshot,
         )
 
     def backfill(
