@@ -6,7 +6,8 @@ partition needs, in upstream order and clipped to the upstream definition's boun
 windows, not to what is due yet: the planner decides about partitions that will exist later), and
 ``downstream_keys`` is its exact reverse over the downstream partitions existing at ``now``.
 
-The mappings between single definitions live in :mod:`assetflow.mappings_basic`; this module adds
+The mappings between single definitions live in :mod:`assetflow.mappings_basic` and
+:mod:`assetflow.mappings_static`; this module adds
 the multi-dimensional ones, :func:`default_mapping` (the mapping of a dependency that declares
 none) and :func:`check_self_dependency`.
 """
@@ -24,10 +25,10 @@ from assetflow.mappings_basic import (
     IdentityMapping,
     LastPartitionMapping,
     PartitionMapping,
-    StaticMapping,
     TimeWindowMapping,
     product_keys,
 )
+from assetflow.mappings_static import StaticMapping
 from assetflow.partitions import (
     MultiPartitions,
     PartitionsDefinition,
