@@ -7,6 +7,7 @@ mapping resolved up front (explicit or default), so that later layers ask plain 
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
@@ -47,6 +48,7 @@ class AssetGraph:
         self._predecessors: dict[str, set[str]] = {name: set() for name in by_name}
         self._successors: dict[str, set[str]] = {name: set() for name in by_name}
         self._mappings: dict[tuple[str, str], PartitionMapping] = {}
+        self._inputs_versions: dict[str, str] = {}
         for definition in by_name.values():
             for dep in definition.deps:
                 if dep.name not in by_name:
@@ -154,6 +156,26 @@ class AssetGraph:
     def edges(self) -> list[tuple[str, str]]:
         """(upstream, downstream) pairs in topological order of the downstream, self-loops too."""
         return [(dep, name) for name in self._order for dep in self.assets[name].dep_names]
+
+    def inputs_version(self, name: str) -> str:
+        """A hash of what decides which upstream partitions each partition of ``name`` reads.
+
+        Its partitions definition and, per upstream asset, the name, the resolved mapping and
+        the upstream's definition. Recorded with every materialization: while it stays the same
+        (and the edges do not depend on the clock, see :mod:`assetflow.planner.screen`), the
+        lineage recorded is still the set of partitions the partition should read.
+        """
+        known = self._inputs_versions.get(name)
+        if known is None:
+            definition = self.assets[name]
+            edges = sorted(
+                f"{dep}|{self._mappings[(name, dep)]!r}|{self.assets[dep].partitions!r}"
+                for dep in definition.dep_names
+            )
+            parts = [repr(definition.partitions), *edges]
+            digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()
+            known = self._inputs_versions[name] = digest[:12]
+        return known
 
     def mapping(self, downstream: str, upstream: str) -> PartitionMapping:
         """The resolved partition mapping of the edge upstream → downstream."""

@@ -7,6 +7,7 @@ never held open for long.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -14,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 from assetflow.errors import RunError
 from assetflow.planner.keys import ExistingKeys
 from assetflow.planner.plan import Plan, build_plan
-from assetflow.planner.status import StatusEvaluator
+from assetflow.planner.screen import ScreenSpec, build_screen_spec, expand_downstream
+from assetflow.planner.status import StatusEvaluator, StatusResult
 from assetflow.planner.targets import resolve_targets
 from assetflow.records import (
     BackfillRecord,
@@ -32,7 +34,9 @@ from assetflow.records import (
 from assetflow.runner.results import RunObserver, RunResult
 
 if TYPE_CHECKING:
+    from assetflow.graph import AssetGraph
     from assetflow.project import Project
+    from assetflow.store.screening import Screened
     from assetflow.store.store import StateStore
 
 Node = tuple[str, str]
@@ -70,11 +74,111 @@ def store_of(project: Project) -> StateStore:
     return StateStore(project.config.state_path)
 
 
-def evaluator(project: Project, now: datetime | None = None) -> StatusEvaluator:
-    """A status evaluator over the project's current history."""
+def evaluator(
+    project: Project, now: datetime | None = None, include: Collection[Node] = ()
+) -> StatusEvaluator:
+    """A status evaluator over the project's current history, screened in bulk.
+
+    One scan of the status cache finds the partitions that might not be fresh (see
+    :mod:`assetflow.planner.screen`); the snapshot read holds those, the partitions in
+    ``include`` (a forced plan's targets, whose runs need what they read), and what they read.
+    """
     moment = now or utcnow()
-    snapshot = store_of(project).snapshot(project.graph.assets)
-    return StatusEvaluator(project.graph, snapshot, moment)
+    store = store_of(project)
+    candidates = screen_candidates(project.graph, store, moment)[2]
+    return screened_evaluator(project.graph, store, moment, candidates, include)
+
+
+def screen_candidates(
+    graph: AssetGraph, store: StateStore, moment: datetime
+) -> tuple[ScreenSpec, Screened, set[Node]]:
+    """The screening data, what the scan found, and the candidates: the partitions found
+    or verified, and everything downstream of them."""
+    spec = build_screen_spec(graph, moment)
+    screened = store.screen(spec)
+    direct: dict[str, list[str]] = dict(screened.direct)
+    for asset in spec.assets:
+        if asset.verify:
+            direct[asset.name] = list(spec.keys(asset))
+    found = expand_downstream(graph, spec, direct)
+    return spec, screened, {(name, key) for name, keys in found.items() for key in keys}
+
+
+def screened_evaluator(
+    graph: AssetGraph,
+    store: StateStore,
+    moment: datetime,
+    candidates: set[Node],
+    include: Collection[Node] = (),
+) -> StatusEvaluator:
+    """An evaluator of ``candidates`` (all else fresh) over a snapshot of what they need."""
+    needed = candidates | set(include)
+    if len(needed) > _PARTIAL_SNAPSHOT_LIMIT:
+        snapshot = store.snapshot(graph.assets)
+    else:
+        existing = ExistingKeys(graph, moment)
+        for asset, partition in list(needed):
+            for dep, keys in graph.upstream_partitions(asset, partition, moment).items():
+                needed.update((dep, key) for key in existing.filter(dep, keys))
+        snapshot = store.snapshot_of(needed)
+    return StatusEvaluator(graph, snapshot, moment, candidates=candidates)
+
+
+# Past this many partitions to evaluate, one read of the whole cache beats a keyed read.
+_PARTIAL_SNAPSHOT_LIMIT = 50_000
+
+
+def status_counts(project: Project, scope: Scope, now: datetime | None = None) -> list[Any]:
+    """``status --json`` records per selected asset: counts per status, partitions, latest
+    success. Without a partition range only the screened candidates are evaluated."""
+    moment = now or utcnow()
+    names = project.select(list(scope.selection) or None, list(scope.exclude) or None)
+    graph, store = project.graph, store_of(project)
+    spec, screened, candidates = screen_candidates(graph, store, moment)
+    if scope.partition is not None or scope.first is not None or scope.last is not None:
+        nodes = targets(project, scope, moment)
+        ev = screened_evaluator(graph, store, moment, candidates, nodes)
+        return count_statuses(names, ev.evaluate(nodes))
+    selected = set(names)
+    wanted = [node for node in candidates if node[0] in selected]
+    ev = screened_evaluator(graph, store, moment, candidates)
+    records = count_statuses(names, ev.evaluate(wanted))
+    by_name = {asset.name: asset for asset in spec.assets}
+    for record in records:
+        name = record["asset"]
+        total = len(spec.keys(by_name[name]))
+        record["counts"][PartitionStatus.FRESH.value] += total - record["partitions"]
+        record["partitions"] = total
+        at = screened.last_success_at.get(name)
+        record["last_materialized_at"] = at.isoformat() if at else None
+    return records
+
+
+def count_statuses(assets: Sequence[str], results: Iterable[StatusResult]) -> list[Any]:
+    """``status --json`` records over ``results``: ``{"asset", "counts": {status: n},
+    "partitions": n, "last_materialized_at"}`` per asset of ``assets``."""
+    counts: dict[str, dict[str, int]] = {
+        name: {status.value: 0 for status in PartitionStatus} for name in assets
+    }
+    last: dict[str, datetime] = {}
+    for result in results:
+        counts[result.asset][result.status.value] += 1
+        at = result.last_materialized_at
+        if at is not None and (result.asset not in last or at > last[result.asset]):
+            last[result.asset] = at
+    return [
+        {
+            "asset": name,
+            "counts": counts[name],
+            "partitions": sum(counts[name].values()),
+            "last_materialized_at": last[name].isoformat() if name in last else None,
+        }
+        for name in assets
+    ]
+
+
+# Past this many partitions to evaluate, one read of the whole cache beats a keyed read.
+_PARTIAL_SNAPSHOT_LIMIT = 50_000
 
 
 def targets(project: Project, scope: Scope, now: datetime) -> list[Node]:
@@ -205,7 +309,8 @@ def backfill(
         raise RunError("a backfill needs --from and --to")
     if downstream:
         scope = replace(scope, selection=tuple(f"{term}+" for term in scope.selection or ("*",)))
-    ev = evaluator(project, now)
+    moment = now or utcnow()
+    ev = evaluator(project, moment, include=targets(project, scope, moment))
     nodes = _backfill_nodes(project, scope, ev, missing_only, stale_only)
     plan = build_plan(
         project.graph,
@@ -252,7 +357,8 @@ def resume_backfill(
         first=record.range_from,
         last=record.range_to,
     )
-    ev = evaluator(project, now)
+    moment = now or utcnow()
+    ev = evaluator(project, moment, include=targets(project, scope, moment))
     nodes = _backfill_nodes(
         project, scope, ev, bool(arguments.get("missing_only")), bool(arguments.get("stale_only"))
     )
@@ -348,8 +454,9 @@ def check_executor(kind: str) -> None:
 
 def statuses(project: Project, scope: Scope, now: datetime | None = None) -> list[Any]:
     """Every targeted partition's status (StatusResult), in asset then partition order."""
-    ev = evaluator(project, now)
-    return ev.evaluate(targets(project, scope, ev.now))
+    moment = now or utcnow()
+    nodes = targets(project, scope, moment)
+    return evaluator(project, moment, include=nodes).evaluate(nodes)
 
 
 def prune(project: Project, before: datetime) -> dict[str, int]:

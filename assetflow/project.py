@@ -16,6 +16,7 @@ from assetflow.loader import load_definitions
 from assetflow.planner.explain import WhyLink
 from assetflow.planner.plan import Plan
 from assetflow.planner.status import StatusResult
+from assetflow.records import utcnow
 from assetflow.runner.results import RunObserver, RunResult
 from assetflow.selection import select
 
@@ -159,6 +160,21 @@ class Project:
         """The status and reasons of every targeted partition (all partitions by default)."""
         return operations.statuses(self, _scope(selection, exclude, partition, first, last), now)
 
+    def status_counts(
+        self,
+        selection: Selection = None,
+        *,
+        exclude: Selection = None,
+        partition: str | None = None,
+        first: str | None = None,
+        last: str | None = None,
+        now: datetime | None = None,
+    ) -> list[dict[str, Any]]:
+        """Per selected asset: ``{"asset", "counts": {status: n}, "partitions",
+        "last_materialized_at"}`` (the ``status --json`` records), computed in bulk."""
+        scope = _scope(selection, exclude, partition, first, last)
+        return operations.status_counts(self, scope, now)
+
     def plan(
         self,
         selection: Selection = None,
@@ -198,7 +214,10 @@ class Project:
         """
         operations.check_executor(executor or self.config.executor.kind)
         scope = _scope(selection, exclude, partition, first, last)
-        evaluator = operations.evaluator(self, now)  # one read of history for plan and run
+        moment = now or utcnow()
+        forced = operations.targets(self, scope, moment) if force else ()
+        # One read of history for plan and run; a forced run also reads what its targets read.
+        evaluator = operations.evaluator(self, moment, include=forced)
         plan = operations.make_plan(self, scope, only=only, force=force, evaluator_=evaluator)
         return operations.execute(
             self,

@@ -128,6 +128,9 @@ class MaterializationRecord:
     error: str | None = None
     traceback: str | None = None
     reason: str | None = None  # why a step was skipped: "upstream failed: A[P]"
+    # The shape of what the partition read (AssetGraph.inputs_version): while it is unchanged,
+    # the recorded lineage is still the set of partitions it should read.
+    inputs_version: str | None = None
 
     @property
     def duration_s(self) -> float:

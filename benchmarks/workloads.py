@@ -348,6 +348,7 @@ def seed_w4(folder: Path, *, batch: int = 50_000, progress: bool = True) -> dict
     for a in assets:
         name = a["name"]
         code_version = project.graph[name].code_version
+        inputs_version = project.graph.inputs_version(name)
         t = time.perf_counter()
         for key in keys:
             mid = next_id
@@ -365,6 +366,7 @@ def seed_w4(folder: Path, *, batch: int = 50_000, progress: bool = True) -> dict
                     ended_at=at,
                     code_version=code_version,
                     data_version=f"d{mid:x}",
+                    inputs_version=inputs_version,
                 )
             )
             for dep in a["deps"]:
@@ -417,6 +419,7 @@ def change_w4(folder: Path, next_id: int | None = None) -> dict[str, Any]:
                 started_at=at,
                 ended_at=at,
                 code_version=project.graph[asset].code_version,
+                inputs_version=project.graph.inputs_version(asset),
                 data_version="changed-by-benchmark",
             )
         ],

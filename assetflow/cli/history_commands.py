@@ -44,21 +44,21 @@ def status_command(
     debug: DebugOption = False,
 ) -> None:
     """Counts per status per asset; per partition (with reasons) with --partitions."""
-    from assetflow.cli.render_history import (
-        render_status_counts,
-        render_status_partitions,
-        status_counts,
-    )
+    from assetflow.cli.render_history import render_status_counts, render_status_partitions
 
     loaded = load_project(ctx, project)
-    results = loaded.status(selection, exclude=exclude, partition=partition, first=first, last=last)
     if partitions:
+        results = loaded.status(
+            selection, exclude=exclude, partition=partition, first=first, last=last
+        )
         if as_json:
             print_json({"partitions": [r.to_json() for r in results]})
         else:
             typer.echo(render_status_partitions(results))
         return
-    counts = status_counts(loaded.select(selection, exclude), results)
+    counts = loaded.status_counts(
+        selection, exclude=exclude, partition=partition, first=first, last=last
+    )
     if as_json:
         print_json({"assets": counts})
     else:

@@ -6,13 +6,13 @@ human text of the same data.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from assetflow.cli.render import table
 from assetflow.planner.status import StatusResult
-from assetflow.records import BackfillRecord, MaterializationRecord, PartitionStatus, RunRecord
+from assetflow.records import BackfillRecord, MaterializationRecord, RunRecord
 
 STATUS_ORDER = ("failed", "stale", "missing", "running", "fresh")
 
@@ -26,28 +26,6 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 # -- status ------------------------------------------------------------------------------------
-
-
-def status_counts(assets: Sequence[str], results: Iterable[StatusResult]) -> list[dict[str, Any]]:
-    """``status --json`` records: ``{"asset", "counts": {status: n}, "partitions": n}``."""
-    counts: dict[str, dict[str, int]] = {
-        name: {status.value: 0 for status in PartitionStatus} for name in assets
-    }
-    last: dict[str, datetime | None] = dict.fromkeys(assets)
-    for result in results:
-        counts[result.asset][result.status.value] += 1
-        at = result.last_materialized_at
-        if at is not None and (last[result.asset] is None or at > last[result.asset]):  # type: ignore[operator]
-            last[result.asset] = at
-    return [
-        {
-            "asset": name,
-            "counts": counts[name],
-            "partitions": sum(counts[name].values()),
-            "last_materialized_at": _iso(last[name]),
-        }
-        for name in assets
-    ]
 
 
 def render_status_counts(records: Sequence[dict[str, Any]]) -> str:

@@ -40,6 +40,7 @@ class ExistingKeys:
         self.now = now
         self._keys: dict[str, list[str]] = {}
         self._sets: dict[str, frozenset[str]] = {}
+        self._positions: dict[str, dict[str, int]] = {}
 
     def keys(self, asset: str) -> list[str]:
         """Every existing key of ``asset``, in order."""
@@ -53,6 +54,17 @@ class ExistingKeys:
         if known is None:
             known = self._sets[asset] = frozenset(self.keys(asset))
         return key in known
+
+    def position(self, asset: str, key: str) -> int:
+        """The index of ``key`` among the existing keys (oldest first); past the end if none.
+
+        The same order as :func:`partition_order` within one asset, at a dict lookup's cost.
+        """
+        positions = self._positions.get(asset)
+        if positions is None:
+            keys = self.keys(asset)
+            positions = self._positions[asset] = {key: i for i, key in enumerate(keys)}
+        return positions.get(key, len(positions))
 
     def filter(self, asset: str, keys: Sequence[str]) -> list[str]:
         """``keys`` that exist now (mapped upstream windows not yet due are dropped)."""

@@ -111,14 +111,17 @@ def build_plan(
     ``only`` leaves out upstream partitions that are not fresh (they are read as they are);
     ``force`` includes targets that are fresh too (their upstream still only when not fresh).
     """
-    statuses = {r.node: r for r in evaluator.evaluate(targets)}
+    # Screened evaluators know most targets fresh without evaluating them.
+    maybe = [node for node in targets if evaluator.maybe_stale(node)]
+    statuses = {r.node: r for r in evaluator.evaluate(maybe)}
+    forced = (Reason(ReasonKind.FORCED, "forced (--force)"),)
     chosen: dict[Node, tuple[Reason, ...]] = {}
     for node in targets:
-        result = statuses[node]
-        if result.status is not PartitionStatus.FRESH:
+        result = statuses.get(node)
+        if result is not None and result.status is not PartitionStatus.FRESH:
             chosen[node] = result.reasons
         elif force:
-            chosen[node] = (Reason(ReasonKind.FORCED, "forced (--force)"),)
+            chosen[node] = forced
     upstream_map: dict[Node, list[Node]] = {}
     stack = list(chosen)
     while stack:

@@ -14,13 +14,13 @@ always evaluated after what it reads, however long the chain.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from assetflow.graph import AssetGraph
 from assetflow.partitions import TimeWindowPartitions
-from assetflow.planner.keys import ExistingKeys, partition_order
+from assetflow.planner.keys import ExistingKeys
 from assetflow.records import (
     PartitionState,
     PartitionStatus,
@@ -92,6 +92,10 @@ class StatusEvaluator:
     """Computes statuses on demand, memoized, for one graph, snapshot and moment.
 
     ``running`` names partitions a live run is materializing now (they are ``running``).
+    ``candidates``, when given, are the only partitions that may be anything but fresh (found by
+    :mod:`assetflow.planner.screen`): every other partition is fresh without being evaluated,
+    and the snapshot need only hold the candidates and what they read. Without it every
+    partition is evaluated from the snapshot: the reference the screened path is tested against.
     """
 
     def __init__(
@@ -100,22 +104,30 @@ class StatusEvaluator:
         snapshot: StateSnapshot,
         now: datetime,
         running: Mapping[Node, str] | None = None,
+        candidates: Set[Node] | None = None,
     ) -> None:
         self.graph = graph
         self.snapshot = snapshot
         self.now = now
         self.running = dict(running or {})
+        self.candidates = candidates
         self.existing = ExistingKeys(graph, now)
         self._results: dict[Node, StatusResult] = {}
         self._order = {name: i for i, name in enumerate(graph.topological_order())}
 
     # -- public --------------------------------------------------------------------------------
 
+    def maybe_stale(self, node: Node) -> bool:
+        """False when ``node`` is known fresh without evaluating it (not a screened candidate)."""
+        return self.candidates is None or node in self.candidates or node in self.running
+
     def status(self, asset: str, partition: str) -> StatusResult:
         """The status of one partition (evaluating what it depends on first)."""
         node = (asset, partition)
         found = self._results.get(node)
         if found is None:
+            if not self.maybe_stale(node):
+                return self._fresh(node)
             self.evaluate([node])
             found = self._results[node]
         return found
@@ -123,12 +135,14 @@ class StatusEvaluator:
     def evaluate(self, nodes: Iterable[Node]) -> list[StatusResult]:
         """Statuses of ``nodes`` (in the order given), evaluating their upstream closure."""
         wanted = list(nodes)
-        pending = self._closure([n for n in wanted if n not in self._results])
-        definitions = {name: self.graph[name].partitions for name in self.graph.assets}
-        pending.sort(key=lambda n: (self._order[n[0]], partition_order(definitions[n[0]], n[1])))
+        pending = self._closure(
+            [n for n in wanted if n not in self._results and self.maybe_stale(n)]
+        )
+        # Upstream first: graph order, then oldest first (a self-dependency reads the past).
+        pending.sort(key=lambda n: (self._order[n[0]], self.existing.position(*n)))
         for node in pending:
             self._results[node] = self._compute(node)
-        return [self._results[node] for node in wanted]
+        return [self._results.get(node) or self._fresh(node) for node in wanted]
 
     def upstream_of(self, asset: str, partition: str) -> dict[str, list[str]]:
         """The existing upstream partitions one partition reads now, per upstream asset."""
@@ -138,18 +152,43 @@ class StatusEvaluator:
     # -- internals -----------------------------------------------------------------------------
 
     def _closure(self, start: list[Node]) -> list[Node]:
-        """``start`` and every existing upstream partition they transitively read."""
+        """``start`` and the existing upstream partitions whose statuses theirs depend on.
+
+        Only a partition with a success (and no later failure) looks at its upstream ones, and
+        with candidates only candidates need evaluating.
+        """
         seen: set[Node] = set(start)
         stack = list(start)
         while stack:
-            asset, partition = stack.pop()
-            for dep, keys in self.upstream_of(asset, partition).items():
+            node = stack.pop()
+            state = self.snapshot.get(node, _EMPTY)
+            if state.last_success is None or state.latest_failed or node in self.running:
+                continue
+            for dep, keys in self.upstream_of(*node).items():
                 for key in keys:
                     upstream = (dep, key)
-                    if upstream not in seen and upstream not in self._results:
+                    if (
+                        upstream not in seen
+                        and upstream not in self._results
+                        and self.maybe_stale(upstream)
+                    ):
                         seen.add(upstream)
                         stack.append(upstream)
         return list(seen)
+
+    def _fresh(self, node: Node) -> StatusResult:
+        """The result of a partition screening found fresh."""
+        success = self.snapshot.get(node, _EMPTY).last_success
+        if success is None:
+            return StatusResult(node[0], node[1], PartitionStatus.FRESH)
+        return StatusResult(
+            node[0],
+            node[1],
+            PartitionStatus.FRESH,
+            last_materialized_at=success.ended_at,
+            data_version=success.data_version,
+            code_version=success.code_version,
+        )
 
     def _compute(self, node: Node) -> StatusResult:
         asset, partition = node
@@ -203,7 +242,7 @@ class StatusEvaluator:
 
     def _upstream_reasons(self, upstream: Node, was: object) -> list[Reason]:
         up_state = self.snapshot.get(upstream, _EMPTY)
-        up_result = self._results[upstream]
+        up_result = self._results.get(upstream) or self._fresh(upstream)
         name = node_name(upstream)
         if was is None:
             return [Reason(ReasonKind.UPSTREAM_ADDED, f"upstream {name} is new", upstream)]

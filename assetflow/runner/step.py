@@ -197,6 +197,7 @@ def _attempt(env: StepEnvironment, definition: AssetDef, step: PlanStep, attempt
         data_version=data_version,
         row_count=stored.row_count,
         metadata={**stored.metadata, **context.metadata},
+        inputs_version=env.graph.inputs_version(definition.name),
     )
     env.recorder.add(
         materializations=[record], lineage=lineage, logs=_logs(handler, materialization_id)

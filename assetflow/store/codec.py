@@ -84,6 +84,7 @@ MATERIALIZATION_COLUMNS: Columns = (
     ("error", "VARCHAR"),
     ("traceback", "VARCHAR"),
     ("reason", "VARCHAR"),
+    ("inputs_version", "VARCHAR"),
 )
 LINEAGE_COLUMNS: Columns = (
     ("materialization_id", "BIGINT"),
@@ -237,6 +238,7 @@ def materialization_row(m: MaterializationRecord) -> tuple[Any, ...]:
         m.error,
         m.traceback,
         m.reason,
+        m.inputs_version,
     )
 
 
@@ -259,6 +261,7 @@ def materialization_from_row(row: Sequence[Any]) -> MaterializationRecord:
         error=row[13],
         traceback=row[14],
         reason=row[15],
+        inputs_version=row[16],
     )
 
 

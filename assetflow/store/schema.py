@@ -114,9 +114,30 @@ def _v1_create(connection: duckdb.DuckDBPyConnection) -> None:
     connection.execute(_V1_TABLES)
 
 
+def _v2_screening(connection: duckdb.DuckDBPyConnection) -> None:
+    """What bulk status screening reads from the cache instead of scanning lineage.
+
+    ``inputs_version`` is the shape of an asset's inputs when a partition was materialized;
+    ``inputs_changed`` says that an upstream partition it read has a newer success with
+    another data version (set when that success is recorded, cleared by the partition's own
+    next success). Files from before have no inputs versions: their partitions are screened
+    as "maybe stale" and evaluated one by one until they are materialized again.
+    """
+    connection.execute("ALTER TABLE materializations ADD COLUMN inputs_version VARCHAR")
+    connection.execute(
+        "ALTER TABLE partition_status ADD COLUMN last_success_inputs_version VARCHAR"
+    )
+    connection.execute(
+        "ALTER TABLE partition_status ADD COLUMN inputs_changed BOOLEAN NOT NULL DEFAULT false"
+    )
+    from assetflow.store.status import recompute_changed_inputs
+
+    recompute_changed_inputs(connection)
+
+
 # Append only: migration N (1-based) turns a version N-1 file into version N. Never edit one
 # that has shipped; add the next.
-MIGRATIONS: tuple[Migration, ...] = (_v1_create,)
+MIGRATIONS: tuple[Migration, ...] = (_v1_create, _v2_screening)
 
 
 def _tables(connection: duckdb.DuckDBPyConnection) -> set[str]:

@@ -23,8 +23,10 @@ __all__ = [
     "STATUS_COLUMNS",
     "StatusRow",
     "build_snapshot",
+    "flag_changed_inputs",
     "history_status_sql",
     "read_lineage_inputs",
+    "recompute_changed_inputs",
     "update_status",
 ]
 
@@ -39,19 +41,24 @@ STATUS_COLUMNS: Columns = (
     ("last_attempt_status", "VARCHAR"),
     ("last_attempt_at", "TIMESTAMPTZ"),
     ("last_error", "VARCHAR"),
+    ("last_success_inputs_version", "VARCHAR"),
+    ("inputs_changed", "BOOLEAN"),
 )
 _STATUS_NAMES = ", ".join(name for name, _ in STATUS_COLUMNS)
 
 # partition_status rows from a CTE named ``attempts`` of successes and failures with columns
-# (id, asset, partition, status, ended_at, code_version, data_version, error, whole); only
-# ``whole`` rows carry a success's versions and may be picked as the last success.
+# (id, asset, partition, status, ended_at, code_version, data_version, error, whole,
+# inputs_version, inputs_changed); only ``whole`` rows carry a success's versions and may be
+# picked as the last success.
 _LATEST_SQL = """
 SELECT asset, partition, s.id, s.code_version, s.data_version, s.ended_at,
-       a.id, a.status, a.ended_at, CASE WHEN a.status = 'failed' THEN a.error END
+       a.id, a.status, a.ended_at, CASE WHEN a.status = 'failed' THEN a.error END,
+       s.inputs_version, coalesce(s.inputs_changed, false)
 FROM (
     SELECT asset, partition,
         arg_max({'id': id, 'code_version': code_version, 'data_version': data_version,
-                 'ended_at': ended_at}, (ended_at, id))
+                 'ended_at': ended_at, 'inputs_version': inputs_version,
+                 'inputs_changed': inputs_changed}, (ended_at, id))
             FILTER (WHERE status = 'success' AND whole) AS s,
         arg_max({'id': id, 'status': status, 'ended_at': ended_at, 'error': error},
                 (ended_at, id)) AS a
@@ -62,7 +69,7 @@ FROM (
 _HISTORY_ATTEMPTS = """
 WITH attempts AS (
     SELECT id, asset, partition, status, ended_at, code_version, data_version, error,
-           true AS whole
+           true AS whole, inputs_version, false AS inputs_changed
     FROM materializations WHERE status IN ('success', 'failed') {where}
 )
 """
@@ -73,16 +80,17 @@ _BATCH_ATTEMPTS = """
 WITH keys AS (SELECT DISTINCT asset, partition FROM {batch} WHERE status <> 'skipped'),
 attempts AS (
     SELECT id, asset, partition, status, ended_at, code_version, data_version, error,
-           true AS whole
+           true AS whole, inputs_version, false AS inputs_changed
     FROM {batch} WHERE status IN ('success', 'failed')
     UNION ALL
     SELECT last_success_id, asset, partition, 'success', last_success_at,
-           last_success_code_version, last_success_data_version, NULL, true
+           last_success_code_version, last_success_data_version, NULL, true,
+           last_success_inputs_version, inputs_changed
     FROM partition_status JOIN keys USING (asset, partition)
     WHERE last_success_id IS NOT NULL
     UNION ALL
     SELECT last_attempt_id, asset, partition, last_attempt_status, last_attempt_at,
-           NULL, NULL, last_error, false
+           NULL, NULL, last_error, false, NULL, NULL
     FROM partition_status JOIN keys USING (asset, partition)
 )
 """
@@ -105,6 +113,60 @@ def update_status(connection: duckdb.DuckDBPyConnection, batch: str) -> None:
     )
 
 
+# Successes that read an upstream partition at another data version than its last success
+# has now (early cutoff: the same version is no change). ``{scope}`` narrows the readers.
+_CHANGED_READERS = """
+UPDATE partition_status SET inputs_changed = true
+FROM (
+    SELECT DISTINCT l.materialization_id AS id
+    FROM {scope}
+    LEFT JOIN partition_status up
+        ON up.asset = l.upstream_asset AND up.partition = l.upstream_partition
+    WHERE l.upstream_data_version IS DISTINCT FROM up.last_success_data_version
+) changed
+WHERE partition_status.last_success_id = changed.id AND NOT partition_status.inputs_changed
+"""
+
+
+def flag_changed_inputs(connection: duckdb.DuckDBPyConnection, batch: str) -> None:
+    """Mark the partitions whose inputs changed with the successes in table ``batch``.
+
+    Run after the batch is folded into the cache and its lineage inserted. Two kinds of reader
+    turn "changed": those that read a partition whose new last success is in the batch, at
+    another version; and the batch's own successes whose inputs were superseded before the
+    batch landed (another run). The flag is sticky (only a new success clears it), so it may
+    stay set when an upstream returns to the version read: screening over-approximates, and
+    the exact evaluation of the flagged partition says fresh.
+    """
+    connection.execute(
+        _CHANGED_READERS.format(
+            scope=f"""
+            (SELECT asset, partition FROM partition_status
+             WHERE last_success_id IN (SELECT id FROM {batch} WHERE status = 'success')) n
+            JOIN lineage l ON l.upstream_asset = n.asset AND l.upstream_partition = n.partition
+            """
+        )
+    )
+    connection.execute(
+        _CHANGED_READERS.format(
+            scope=f"""
+            lineage l SEMI JOIN {batch} b ON b.id = l.materialization_id
+            """
+        )
+    )
+
+
+def recompute_changed_inputs(connection: duckdb.DuckDBPyConnection) -> None:
+    """Set ``inputs_changed`` exactly from history (after a rebuild or a migration)."""
+    connection.execute("UPDATE partition_status SET inputs_changed = false")
+    connection.execute(
+        _CHANGED_READERS.format(
+            scope="lineage l SEMI JOIN partition_status d "
+            "ON d.last_success_id = l.materialization_id"
+        )
+    )
+
+
 @dataclass(frozen=True)
 class StatusRow:
     """One ``partition_status`` row: the last success and the last attempt of a partition."""
@@ -119,6 +181,8 @@ class StatusRow:
     last_attempt_status: str
     last_attempt_at: datetime
     last_error: str | None
+    last_success_inputs_version: str | None = None
+    inputs_changed: bool = False
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> StatusRow:
@@ -134,6 +198,8 @@ class StatusRow:
             row[7],
             utc(row[8]),
             row[9],
+            row[10],
+            bool(row[11]),
         )
 
 

@@ -9,7 +9,7 @@ reads as an empty history without being created.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 
 from assetflow.errors import StateError
+from assetflow.planner.screen import ScreenSpec
 from assetflow.records import (
     BackfillRecord,
     LineageRecord,
@@ -28,7 +29,7 @@ from assetflow.records import (
     utcnow,
 )
 from assetflow.store import backfills as _backfills
-from assetflow.store import history
+from assetflow.store import history, screening
 from assetflow.store.codec import (
     LINEAGE_COLUMNS,
     LOG_COLUMNS,
@@ -53,12 +54,15 @@ from assetflow.store.schema import (
     ensure_schema,
     schema_version,
 )
+from assetflow.store.screening import Screened
 from assetflow.store.status import (
     STATUS_COLUMNS,
     StatusRow,
     build_snapshot,
+    flag_changed_inputs,
     history_status_sql,
     read_lineage_inputs,
+    recompute_changed_inputs,
     update_status,
 )
 
@@ -176,8 +180,10 @@ class StateStore:
                     f"INSERT INTO materializations ({names}) SELECT {names} FROM batch"
                 )
                 update_status(connection, "batch")
-                connection.execute("DROP TABLE batch")
             insert_rows(connection, "lineage", LINEAGE_COLUMNS, lineage_rows)
+            if m_rows:
+                flag_changed_inputs(connection, "batch")
+                connection.execute("DROP TABLE batch")
             insert_rows(connection, "logs", LOG_COLUMNS, log_rows)
             if ended:
                 connection.execute(
@@ -211,6 +217,7 @@ class StateStore:
         with self._writing() as connection:
             connection.execute("DELETE FROM partition_status")
             connection.execute(f"INSERT INTO partition_status ({names}) " + history_status_sql())
+            recompute_changed_inputs(connection)
 
     def prune(self, before: datetime) -> dict[str, int]:
         """Delete the history of runs that ended before ``before``; counts deleted per table.
@@ -238,6 +245,17 @@ class StateStore:
                 connection, f"SELECT last_success_id FROM partition_status {where}", parameters
             )
         return build_snapshot(rows, inputs)
+
+    def screen(self, spec: ScreenSpec) -> Screened:
+        """The existing partitions with a direct reason to be stale, in one scan of the cache
+        (see :mod:`assetflow.planner.screen`), and each asset's latest success time."""
+        with self._reading() as connection:
+            return screening.scan(connection, spec)
+
+    def snapshot_of(self, nodes: Collection[tuple[str, str]]) -> Snapshot:
+        """:meth:`snapshot` of just ``nodes`` (the partitions a screened evaluation reads)."""
+        with self._reading() as connection:
+            return screening.snapshot_of(connection, nodes)
 
     def snapshot_from_history(self, assets: Iterable[str] | None = None) -> Snapshot:
         """:meth:`snapshot` recomputed from the append-only history, ignoring the cache."""

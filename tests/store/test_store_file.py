@@ -55,14 +55,14 @@ def test_a_v1_file_migrates_forward_keeping_its_history(tmp_path: Path, first_ca
     path = tmp_path / "state.duckdb"
     run = make_run()
     StateStore(path).append([make_m(run.run_id, "a", "p1")], runs_started=[run])
-    assert _version(path) == 1
+    assert _version(path) == len(MIGRATIONS)
 
     v2 = StateStore(path, migrations=[*MIGRATIONS, _add_notes])
     if first_call == "write":
         v2.start_run(make_run())
     else:
         assert v2.run(run.run_id) == run
-    assert _version(path) == 2
+    assert _version(path) == len(MIGRATIONS) + 1
     assert v2.snapshot() == StateStore(path, migrations=[*MIGRATIONS, _add_notes]).snapshot()
     assert ("a", "p1") in v2.snapshot()
     connection = duckdb.connect(str(path), read_only=True)
@@ -82,7 +82,7 @@ def test_a_failed_migration_leaves_the_file_as_it_was(tmp_path: Path) -> None:
 
     with pytest.raises(RuntimeError, match="migration bug"):
         StateStore(path, migrations=[*MIGRATIONS, broken]).start_run(make_run())
-    assert _version(path) == 1
+    assert _version(path) == len(MIGRATIONS)
     assert len(StateStore(path).runs()) == 1
 
 
@@ -90,7 +90,10 @@ def test_a_file_from_a_newer_assetflow_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "state.duckdb"
     StateStore(path, migrations=[*MIGRATIONS, _add_notes]).start_run(make_run())
     old = StateStore(path)
-    message = r"written by a newer assetflow \(schema 2 > 1\); upgrade assetflow"
+    message = (
+        rf"written by a newer assetflow \(schema {len(MIGRATIONS) + 1} > {len(MIGRATIONS)}\); "
+        "upgrade assetflow"
+    )
     with pytest.raises(StateError, match=message):
         old.runs()
     with pytest.raises(StateError, match=message):

@@ -1,0 +1,134 @@
+"""The status-cache side of screening (see :mod:`assetflow.planner.screen`): one scan of
+``partition_status`` finds the partitions with a direct reason to be stale, and snapshots are
+read for just the partitions that the planner then evaluates.
+
+The scan joins the cache with the existing keys of each asset (a small build side per
+partitions definition, passed as lists) and never reads lineage: ``inputs_changed`` and
+``last_success_inputs_version`` were kept up to date as history was written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import duckdb
+
+from assetflow.planner.screen import ScreenSpec
+from assetflow.records import PartitionState
+from assetflow.store.codec import utc
+from assetflow.store.status import STATUS_COLUMNS, StatusRow, build_snapshot, read_lineage_inputs
+
+Node = tuple[str, str]
+
+_SCAN = """
+WITH assets AS (
+    SELECT UNNEST($names) AS asset, UNNEST($groups) AS grp, UNNEST($codes) AS code,
+           UNNEST($inputs) AS inputs_version
+),
+keys AS (SELECT UNNEST($key_groups) AS grp, UNNEST($keys) AS key)
+SELECT a.asset, count(*), max(s.last_success_at),
+    list(s.partition) FILTER (
+        WHERE s.last_success_id IS NULL
+           OR s.last_attempt_status = 'failed'
+           OR s.inputs_changed
+           OR s.last_success_code_version IS DISTINCT FROM a.code
+           OR s.last_success_inputs_version IS DISTINCT FROM a.inputs_version
+    )
+FROM partition_status s
+JOIN assets a ON a.asset = s.asset
+SEMI JOIN keys k ON k.grp = a.grp AND k.key = s.partition
+GROUP BY a.asset
+"""
+
+
+@dataclass(frozen=True)
+class Screened:
+    """What a scan found: per asset, the existing partitions with a direct reason to be stale
+    (missing ones included) and the time of its latest success among existing partitions."""
+
+    direct: dict[str, list[str]] = field(default_factory=dict)
+    last_success_at: dict[str, datetime | None] = field(default_factory=dict)
+
+
+def scan(connection: duckdb.DuckDBPyConnection, spec: ScreenSpec) -> Screened:
+    """Screen every asset of ``spec`` against the status cache in one query (two if some
+    existing partitions have never been attempted)."""
+    key_groups: list[int] = []
+    keys: list[str] = []
+    for group, group_keys in enumerate(spec.key_lists):
+        key_groups.extend([group] * len(group_keys))
+        keys.extend(group_keys)
+    rows = connection.execute(
+        _SCAN,
+        {
+            "names": [asset.name for asset in spec.assets],
+            "groups": [asset.group for asset in spec.assets],
+            "codes": [asset.code_version for asset in spec.assets],
+            "inputs": [asset.inputs_version for asset in spec.assets],
+            "key_groups": key_groups,
+            "keys": keys,
+        },
+    ).fetchall()
+    found = {asset: (count, at, flagged or []) for asset, count, at, flagged in rows}
+    direct: dict[str, list[str]] = {}
+    last: dict[str, datetime | None] = {}
+    incomplete: list[str] = []
+    for asset in spec.assets:
+        count, at, flagged = found.get(asset.name, (0, None, []))
+        last[asset.name] = None if at is None else utc(at)
+        direct[asset.name] = list(flagged)
+        if count < len(spec.keys(asset)):
+            incomplete.append(asset.name)
+    if incomplete:
+        _add_missing(connection, spec, incomplete, direct)
+    return Screened({name: keys for name, keys in direct.items() if keys}, last)
+
+
+def _add_missing(
+    connection: duckdb.DuckDBPyConnection,
+    spec: ScreenSpec,
+    names: list[str],
+    direct: dict[str, list[str]],
+) -> None:
+    """Add the existing partitions of ``names`` that have no status row (never attempted)."""
+    present: dict[str, set[str]] = {name: set() for name in names}
+    for asset, partition in connection.execute(
+        "SELECT asset, partition FROM partition_status WHERE asset IN (SELECT UNNEST(?))",
+        [names],
+    ).fetchall():
+        present[asset].add(partition)
+    for asset in spec.assets:
+        if asset.name in present:
+            seen = present[asset.name]
+            direct[asset.name].extend(key for key in spec.keys(asset) if key not in seen)
+
+
+def snapshot_of(
+    connection: duckdb.DuckDBPyConnection, nodes: Collection[Node]
+) -> dict[Node, PartitionState]:
+    """The planner's snapshot of just ``nodes`` (those ever attempted), inputs included."""
+    if not nodes:
+        return {}
+    assets: list[str] = []
+    partitions: list[str] = []
+    for asset, partition in nodes:
+        assets.append(asset)
+        partitions.append(partition)
+    wanted = (
+        "(SELECT UNNEST(?::VARCHAR[]) AS asset, UNNEST(?::VARCHAR[]) AS partition) w "
+        "USING (asset, partition)"
+    )
+    names = ", ".join(f"s.{name}" for name, _ in STATUS_COLUMNS)
+    parameters: Sequence[object] = [assets, partitions]
+    rows = [
+        StatusRow.from_row(row)
+        for row in connection.execute(
+            f"SELECT {names} FROM partition_status s JOIN {wanted}", parameters
+        ).fetchall()
+    ]
+    inputs = read_lineage_inputs(
+        connection, f"SELECT s.last_success_id FROM partition_status s JOIN {wanted}", parameters
+    )
+    return build_snapshot(rows, inputs)
