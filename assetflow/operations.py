@@ -17,7 +17,7 @@ from assetflow.planner.keys import ExistingKeys
 from assetflow.planner.plan import Plan, build_plan
 from assetflow.planner.screen import ScreenSpec, build_screen_spec, expand_downstream
 from assetflow.planner.status import StatusEvaluator, StatusResult
-from assetflow.planner.targets import resolve_targets
+from assetflow.planner.targets import Targets, resolve_targets
 from assetflow.records import (
     BackfillRecord,
     PartitionStatus,
@@ -181,7 +181,7 @@ def count_statuses(assets: Sequence[str], results: Iterable[StatusResult]) -> li
 _PARTIAL_SNAPSHOT_LIMIT = 50_000
 
 
-def targets(project: Project, scope: Scope, now: datetime) -> list[Node]:
+def targets(project: Project, scope: Scope, now: datetime) -> Targets:
     names = project.select(list(scope.selection) or None, list(scope.exclude) or None)
     return resolve_targets(project.graph, names, now, scope.partition, scope.first, scope.last)
 
@@ -379,7 +379,7 @@ def _backfill_nodes(
 ) -> list[Node]:
     nodes = targets(project, scope, ev.now)
     if not (missing_only or stale_only):
-        return nodes
+        return list(nodes)
     results = ev.evaluate(nodes)
     if missing_only:
         wanted = {PartitionStatus.MISSING, PartitionStatus.FAILED}

@@ -81,15 +81,29 @@ def _definition_in_file(fn: Callable[..., Any]) -> ast.FunctionDef | ast.AsyncFu
             tree = ast.parse("".join(lines))
         except (SyntaxError, ValueError):
             return None
-        by_line: dict[int, ast.FunctionDef | ast.AsyncFunctionDef] = {}
-        for node in ast.walk(tree):
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                # A decorated function's code starts at its first decorator.
-                first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
-                by_line[first] = node
-        cached = _PARSED[filename] = (lines, by_line)
+        cached = _PARSED[filename] = (lines, _definitions_by_line(tree))
     found = cached[1].get(code.co_firstlineno)
     return found if found is not None and found.name == code.co_name else None
+
+
+def _definitions_by_line(tree: ast.Module) -> dict[int, ast.FunctionDef | ast.AsyncFunctionDef]:
+    """Every function definition in ``tree`` by the line its code object starts at.
+
+    Only statements are visited (a definition is always one): walking every expression node
+    of a large module would cost more than the parse.
+    """
+    found: dict[int, ast.FunctionDef | ast.AsyncFunctionDef] = {}
+    stack: list[ast.AST] = list(tree.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            # A decorated function's code starts at its first decorator.
+            found[min([node.lineno, *(d.lineno for d in node.decorator_list)])] = node
+        for name in ("body", "orelse", "finalbody", "handlers", "cases"):
+            children = getattr(node, name, None)
+            if isinstance(children, list):
+                stack.extend(child for child in children if isinstance(child, ast.AST))
+    return found
 
 
 _SQL_TOKEN = re.compile(

@@ -33,37 +33,41 @@ def partition_order(definition: PartitionsDefinition, key: str) -> tuple[float, 
 
 
 class ExistingKeys:
-    """The keys of each asset that exist at one moment, computed once per asset."""
+    """The keys of each asset that exist at one moment, computed once per definition.
+
+    Assets often share a definition (equal, if not the same object): their keys, key sets and
+    positions are computed once and shared.
+    """
 
     def __init__(self, graph: AssetGraph, now: datetime) -> None:
         self.graph = graph
         self.now = now
-        self._keys: dict[str, list[str]] = {}
-        self._sets: dict[str, frozenset[str]] = {}
-        self._positions: dict[str, dict[str, int]] = {}
+        self._shared: dict[str, _Keys] = {}
+        self._by_definition: dict[PartitionsDefinition, _Keys] = {}
 
-    def keys(self, asset: str) -> list[str]:
-        """Every existing key of ``asset``, in order."""
-        found = self._keys.get(asset)
+    def _of(self, asset: str) -> _Keys:
+        found = self._shared.get(asset)
         if found is None:
-            found = self._keys[asset] = self.graph[asset].partitions.keys(self.now)
+            definition = self.graph[asset].partitions
+            found = self._by_definition.get(definition)
+            if found is None:
+                found = self._by_definition[definition] = _Keys(definition.keys(self.now))
+            self._shared[asset] = found
         return found
 
+    def keys(self, asset: str) -> list[str]:
+        """Every existing key of ``asset``, in order (a shared list: do not modify it)."""
+        return self._of(asset).keys
+
     def contains(self, asset: str, key: str) -> bool:
-        known = self._sets.get(asset)
-        if known is None:
-            known = self._sets[asset] = frozenset(self.keys(asset))
-        return key in known
+        return key in self._of(asset).positions
 
     def position(self, asset: str, key: str) -> int:
         """The index of ``key`` among the existing keys (oldest first); past the end if none.
 
         The same order as :func:`partition_order` within one asset, at a dict lookup's cost.
         """
-        positions = self._positions.get(asset)
-        if positions is None:
-            keys = self.keys(asset)
-            positions = self._positions[asset] = {key: i for i, key in enumerate(keys)}
+        positions = self._of(asset).positions
         return positions.get(key, len(positions))
 
     def filter(self, asset: str, keys: Sequence[str]) -> list[str]:
@@ -74,3 +78,11 @@ class ExistingKeys:
         """The latest existing key, or None."""
         keys = self.keys(asset)
         return keys[-1] if keys else None
+
+
+class _Keys:
+    """One definition's existing keys, in order, and each key's position."""
+
+    def __init__(self, keys: list[str]) -> None:
+        self.keys = keys
+        self.positions = {key: i for i, key in enumerate(keys)}

@@ -53,7 +53,7 @@ class Plan:
     """Steps in execution order (every step after the steps it depends on)."""
 
     steps: tuple[PlanStep, ...]
-    targets: tuple[Node, ...]
+    targets: Sequence[Node]
     created_at: datetime
     only: bool = False
     force: bool = False
@@ -111,12 +111,17 @@ def build_plan(
     ``only`` leaves out upstream partitions that are not fresh (they are read as they are);
     ``force`` includes targets that are fresh too (their upstream still only when not fresh).
     """
-    # Screened evaluators know most targets fresh without evaluating them.
-    maybe = [node for node in targets if evaluator.maybe_stale(node)]
+    # Screened evaluators know most targets fresh without evaluating them: without --force,
+    # only their candidates among the targets are looked at.
+    candidates = evaluator.candidates
+    if force or candidates is None or len(candidates) >= len(targets):
+        maybe = [node for node in targets if evaluator.maybe_stale(node)]
+    else:
+        maybe = [node for node in candidates if node in targets]
     statuses = {r.node: r for r in evaluator.evaluate(maybe)}
     forced = (Reason(ReasonKind.FORCED, "forced (--force)"),)
     chosen: dict[Node, tuple[Reason, ...]] = {}
-    for node in targets:
+    for node in targets if force else maybe:
         result = statuses.get(node)
         if result is not None and result.status is not PartitionStatus.FRESH:
             chosen[node] = result.reasons
@@ -145,7 +150,7 @@ def build_plan(
     steps = _order_steps(graph, evaluator, chosen, upstream_map)
     return Plan(
         steps=tuple(steps),
-        targets=tuple(targets),
+        targets=targets,
         created_at=evaluator.now,
         only=only,
         force=force,

@@ -8,8 +8,10 @@ monthly one), and unpartitioned assets their one partition.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import bisect
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
+from typing import overload
 
 from assetflow.errors import PartitionError
 from assetflow.graph import AssetGraph
@@ -17,6 +19,68 @@ from assetflow.partitions import PartitionsDefinition, TimeWindowPartitions
 from assetflow.planner.keys import ExistingKeys
 
 Node = tuple[str, str]
+
+
+class Targets(Sequence[Node]):
+    """The (asset, key) targets of a command, in asset order, held as one key list per asset.
+
+    A command over every partition of a thousand assets names a million partitions: the key
+    lists are shared with :class:`ExistingKeys` rather than copied into a million tuples, and
+    membership is a set lookup per asset.
+    """
+
+    def __init__(self, groups: Sequence[tuple[str, Sequence[str]]]) -> None:
+        self.groups = [(asset, keys) for asset, keys in groups if keys]
+        self._ends: list[int] = []
+        total = 0
+        for _, keys in self.groups:
+            total += len(keys)
+            self._ends.append(total)
+        self._sets: dict[str, frozenset[str]] = {}
+
+    def __len__(self) -> int:
+        return self._ends[-1] if self._ends else 0
+
+    def __iter__(self) -> Iterator[Node]:
+        for asset, keys in self.groups:
+            for key in keys:
+                yield (asset, key)
+
+    @overload
+    def __getitem__(self, index: int) -> Node: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Node]: ...
+    def __getitem__(self, index: int | slice) -> Node | Sequence[Node]:
+        if isinstance(index, slice):
+            return list(self)[index]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        group = bisect.bisect_right(self._ends, index)
+        start = self._ends[group - 1] if group else 0
+        asset, keys = self.groups[group]
+        return (asset, keys[index - start])
+
+    def __contains__(self, node: object) -> bool:
+        if not (isinstance(node, tuple) and len(node) == 2):
+            return False
+        asset, key = node
+        known = self._sets.get(asset)
+        if known is None:
+            keys = next((k for name, k in self.groups if name == asset), ())
+            known = self._sets[asset] = frozenset(keys)
+        return key in known
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Targets | list | tuple):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Targets({len(self)} partitions of {len(self.groups)} assets)"
 
 
 def _parses(definition: PartitionsDefinition, keys: Sequence[str], now: datetime) -> bool:
@@ -35,13 +99,13 @@ def resolve_targets(
     partition: str | None = None,
     first: str | None = None,
     last: str | None = None,
-) -> list[Node]:
+) -> Targets:
     """The (asset, partition) targets of a command, validated, in asset order."""
     existing = ExistingKeys(graph, now)
     if partition is not None and (first is not None or last is not None):
         raise PartitionError("give either --partition or --from/--to, not both")
     if partition is None and first is None and last is None:
-        return [(name, key) for name in assets for key in existing.keys(name)]
+        return Targets([(name, existing.keys(name)) for name in assets])
     partitioned = [name for name in assets if graph[name].partitions.kind != "none"]
     if not partitioned:
         raise PartitionError(
@@ -61,22 +125,22 @@ def resolve_targets(
     ref_def = graph[reference].partitions
     keys = ref_def.key_range(first, last, now)
     span = _span(ref_def, first, last)
-    targets: list[Node] = []
+    groups: list[tuple[str, Sequence[str]]] = []
     for name in assets:
         definition = graph[name].partitions
         if definition.kind == "none":
-            targets.append((name, "-"))
+            groups.append((name, ["-"]))
         elif definition == ref_def or _parses(definition, [first, last], now):
             own = keys if definition == ref_def else definition.key_range(first, last, now)
-            targets.extend((name, key) for key in own)
+            groups.append((name, own))
         elif isinstance(definition, TimeWindowPartitions) and span is not None:
-            targets.extend((name, key) for key in _overlapping(definition, existing, name, span))
+            groups.append((name, _overlapping(definition, existing, name, span)))
         else:
             raise PartitionError(
                 f"asset '{name}' ({definition}) has no partitions matching "
                 f"'{first}'..'{last}' of {reference}; select it separately"
             )
-    return targets
+    return Targets(groups)
 
 
 def _fill_range(
