@@ -70,6 +70,18 @@ class ExistingKeys:
         positions = self._of(asset).positions
         return positions.get(key, len(positions))
 
+    def order(self, asset: str, key: str) -> tuple[float, ...]:
+        """:func:`partition_order` of an existing key, from its position (no key parsing)."""
+        definition = self.graph[asset].partitions
+        position = self._of(asset).positions.get(key)
+        if position is None:
+            return partition_order(definition, key)
+        if isinstance(definition, TimeWindowPartitions):
+            return (definition.window_at(position)[0].timestamp(),)
+        if isinstance(definition, StaticPartitions):
+            return (float(position),)
+        return partition_order(definition, key)
+
     def filter(self, asset: str, keys: Sequence[str]) -> list[str]:
         """``keys`` that exist now (mapped upstream windows not yet due are dropped)."""
         return [key for key in keys if self.contains(asset, key)]

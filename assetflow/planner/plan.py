@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import Any
 
 from assetflow.graph import AssetGraph
-from assetflow.planner.keys import partition_order
 from assetflow.planner.status import Node, Reason, StatusEvaluator, node_name
 from assetflow.records import PartitionStatus, ReasonKind
 
@@ -177,7 +176,7 @@ def _order_steps(
 
     def priority(node: Node) -> tuple[Any, ...]:
         asset, partition = node
-        return (partition_order(graph[asset].partitions, partition), topo[asset], partition)
+        return (evaluator.existing.order(asset, partition), topo[asset], partition)
 
     ready = [(priority(n), n) for n, count in waiting.items() if count == 0]
     heapq.heapify(ready)

@@ -68,6 +68,10 @@ from assetflow.store.status import (
 
 __all__ = ["StateStore"]
 
+# Reads of a state file that does not exist yet see these (one per schema length, since tests
+# inject migrations): creating the schema costs ~25 ms, and a plan reads several times.
+_EMPTY_DATABASES: dict[int, duckdb.DuckDBPyConnection] = {}
+
 Snapshot = dict[tuple[str, str], PartitionState]
 
 
@@ -139,12 +143,18 @@ class StateStore:
 
     @contextmanager
     def _empty(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        connection = duckdb.connect(":memory:")
+        """A cursor on an empty in-memory history with this store's schema (made once)."""
+        key = len(self._migrations)
+        database = _EMPTY_DATABASES.get(key)
+        if database is None:
+            database = duckdb.connect(":memory:")
+            ensure_schema(database, self.path, self._migrations)
+            _EMPTY_DATABASES[key] = database
+        cursor = database.cursor()
         try:
-            ensure_schema(connection, self.path, self._migrations)
-            yield connection
+            yield cursor
         finally:
-            connection.close()
+            cursor.close()
 
     # --- writes ---------------------------------------------------------------------------------
 
