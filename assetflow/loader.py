@@ -29,7 +29,7 @@ from assetflow.checks import CheckDef, builtin_check_name, check_def_of, parse_b
 from assetflow.config import AssetSection, ProjectConfig
 from assetflow.errors import AssetflowError, DefinitionError, GraphError, ProjectLoadError
 from assetflow.partitions_spec import mapping_from_spec, partitions_from_spec
-from assetflow.versions import sql_table_references, sql_template_variables
+from assetflow.versions import sql_table_references, sql_template_variables, version_cache
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,10 @@ def load_definitions(config: ProjectConfig) -> LoadedDefinitions:
     python_assets: dict[str, AssetDef] = {}
     checks: list[CheckDef] = []
     seen: set[int] = set()
-    for module in import_project_modules(config):
+    cache = config.state_path.parent / "code_versions.json"
+    with version_cache(cache):
+        modules = import_project_modules(config)
+    for module in modules:
         for value in list(vars(module).values()):
             if id(value) in seen:
                 continue

@@ -103,3 +103,54 @@ def test_sql_table_references_find_from_join_and_comma_lists_but_not_ctes() -> N
 def test_template_variables_in_order() -> None:
     sql = "select * from t where d >= {{ start }} and d < {{end}} and k = {{ start }}"
     assert sql_template_variables(sql) == ["start", "end"]
+
+
+def _load_versions(root, source: str) -> dict[str, str]:
+    """Load a one-module project with ``source`` in a fresh process; each asset's code version.
+
+    A fresh process each time: one process does not re-import a module it has imported.
+    """
+    import json
+    import subprocess
+    import sys
+
+    from helpers import write_project
+
+    write_project(root, pipeline=source)
+    script = (
+        "import json, sys; from assetflow.project import Project; "
+        "print(json.dumps({n: d.code_version for n, d in "
+        "Project.load(sys.argv[1]).graph.assets.items()}))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(root)], capture_output=True, text=True, check=True
+    )
+    return dict(json.loads(done.stdout))
+
+
+def test_the_code_version_cache_is_keyed_by_content_and_written_once_the_state_folder_exists(
+    tmp_path,
+) -> None:
+    import json
+
+    first = "from assetflow import asset\n\n@asset\ndef a():\n    return 1\n"
+    uncached = _load_versions(tmp_path, first)
+    cache = tmp_path / ".assetflow" / "code_versions.json"
+    assert not cache.exists()  # a read-only command does not create the state folder
+
+    (tmp_path / ".assetflow").mkdir()
+    assert _load_versions(tmp_path, first) == uncached
+    document = json.loads(cache.read_text())
+    assert [list(v.values()) for v in document["files"].values()] == [[uncached["a"]]]
+
+    # Same size, same line, another statement: a timestamp-keyed cache could miss this.
+    changed = first.replace("return 1", "return 2")
+    assert len(changed) == len(first)
+    again = _load_versions(tmp_path, changed)
+    assert again["a"] != uncached["a"]
+    assert again == _load_versions(tmp_path, changed)  # now from the cache, same answer
+    assert len(json.loads(cache.read_text())["files"]) == 1  # the old content's entry is gone
+
+    cache.write_text("not json")  # a damaged cache is an empty one, then rewritten
+    assert _load_versions(tmp_path, changed) == again
+    assert json.loads(cache.read_text())["files"]
