@@ -19,13 +19,11 @@ from assetflow.planner.screen import ScreenSpec, build_screen_spec, expand_downs
 from assetflow.planner.status import StatusEvaluator, StatusResult
 from assetflow.planner.targets import Targets, resolve_targets
 from assetflow.records import (
-    BackfillRecord,
     PartitionStatus,
     RunKind,
     RunRecord,
     RunStatus,
     StateSnapshot,
-    StepStatus,
     new_run_id,
     this_host,
     this_pid,
@@ -84,9 +82,22 @@ def evaluator(
     ``include`` (a forced plan's targets, whose runs need what they read), and what they read.
     """
     moment = now or utcnow()
-    store = store_of(project)
-    candidates = screen_candidates(project.graph, store, moment)[2]
-    return screened_evaluator(project.graph, store, moment, candidates, include)
+    return _screened(project.graph, store_of(project), moment, include)[2]
+
+
+def _screened(
+    graph: AssetGraph, store: StateStore, moment: datetime, include: Collection[Node] = ()
+) -> tuple[ScreenSpec, Screened, StatusEvaluator]:
+    """:func:`screen_candidates` then :func:`screened_evaluator`, on one store connection."""
+    spec = build_screen_spec(graph, moment)
+    candidates: set[Node] = set()
+
+    def needed(screened: Screened) -> set[Node] | None:
+        candidates.update(_candidates(graph, spec, screened))
+        return _needed(graph, moment, candidates, include)
+
+    screened, snapshot = store.screen_then_read(spec, needed)
+    return spec, screened, StatusEvaluator(graph, snapshot, moment, candidates=candidates)
 
 
 def screen_candidates(
@@ -96,12 +107,7 @@ def screen_candidates(
     or verified, and everything downstream of them."""
     spec = build_screen_spec(graph, moment)
     screened = store.screen(spec)
-    direct: dict[str, list[str]] = dict(screened.direct)
-    for asset in spec.assets:
-        if asset.verify:
-            direct[asset.name] = list(spec.keys(asset))
-    found = expand_downstream(graph, spec, direct)
-    return spec, screened, {(name, key) for name, keys in found.items() for key in keys}
+    return spec, screened, _candidates(graph, spec, screened)
 
 
 def screened_evaluator(
@@ -112,16 +118,32 @@ def screened_evaluator(
     include: Collection[Node] = (),
 ) -> StatusEvaluator:
     """An evaluator of ``candidates`` (all else fresh) over a snapshot of what they need."""
+    needed = _needed(graph, moment, candidates, include)
+    snapshot = store.snapshot(graph.assets) if needed is None else store.snapshot_of(needed)
+    return StatusEvaluator(graph, snapshot, moment, candidates=candidates)
+
+
+def _candidates(graph: AssetGraph, spec: ScreenSpec, screened: Screened) -> set[Node]:
+    direct: dict[str, list[str]] = dict(screened.direct)
+    for asset in spec.assets:
+        if asset.verify:
+            direct[asset.name] = list(spec.keys(asset))
+    found = expand_downstream(graph, spec, direct)
+    return {(name, key) for name, keys in found.items() for key in keys}
+
+
+def _needed(
+    graph: AssetGraph, moment: datetime, candidates: set[Node], include: Collection[Node]
+) -> set[Node] | None:
+    """The partitions whose state evaluating ``candidates`` reads (None: read them all)."""
     needed = candidates | set(include)
     if len(needed) > _PARTIAL_SNAPSHOT_LIMIT:
-        snapshot = store.snapshot(graph.assets)
-    else:
-        existing = ExistingKeys(graph, moment)
-        for asset, partition in list(needed):
-            for dep, keys in graph.upstream_partitions(asset, partition, moment).items():
-                needed.update((dep, key) for key in existing.filter(dep, keys))
-        snapshot = store.snapshot_of(needed)
-    return StatusEvaluator(graph, snapshot, moment, candidates=candidates)
+        return None
+    existing = ExistingKeys(graph, moment)
+    for asset, partition in list(needed):
+        for dep, keys in graph.upstream_partitions(asset, partition, moment).items():
+            needed.update((dep, key) for key in existing.filter(dep, keys))
+    return needed
 
 
 # Past this many partitions to evaluate, one read of the whole cache beats a keyed read.
@@ -134,14 +156,13 @@ def status_counts(project: Project, scope: Scope, now: datetime | None = None) -
     moment = now or utcnow()
     names = project.select(list(scope.selection) or None, list(scope.exclude) or None)
     graph, store = project.graph, store_of(project)
-    spec, screened, candidates = screen_candidates(graph, store, moment)
     if scope.partition is not None or scope.first is not None or scope.last is not None:
         nodes = targets(project, scope, moment)
-        ev = screened_evaluator(graph, store, moment, candidates, nodes)
+        ev = _screened(graph, store, moment, include=nodes)[2]
         return count_statuses(names, ev.evaluate(nodes))
+    spec, screened, ev = _screened(graph, store, moment)
     selected = set(names)
-    wanted = [node for node in candidates if node[0] in selected]
-    ev = screened_evaluator(graph, store, moment, candidates)
+    wanted = [node for node in ev.candidates or () if node[0] in selected]
     records = count_statuses(names, ev.evaluate(wanted))
     by_name = {asset.name: asset for asset in spec.assets}
     for record in records:
@@ -177,10 +198,6 @@ def count_statuses(assets: Sequence[str], results: Iterable[StatusResult]) -> li
     ]
 
 
-# Past this many partitions to evaluate, one read of the whole cache beats a keyed read.
-_PARTIAL_SNAPSHOT_LIMIT = 50_000
-
-
 def targets(project: Project, scope: Scope, now: datetime) -> Targets:
     names = project.select(list(scope.selection) or None, list(scope.exclude) or None)
     return resolve_targets(project.graph, names, now, scope.partition, scope.first, scope.last)
@@ -198,8 +215,15 @@ def make_plan(
     """The plan that makes the scope fresh, with estimated durations from history."""
     ev = evaluator_ or evaluator(project, now)
     nodes = targets(project, scope, ev.now)
-    estimates = store_of(project).durations(project.graph.assets)
-    return build_plan(project.graph, ev, nodes, only=only, force=force, estimates=estimates)
+    return with_estimates(project, build_plan(project.graph, ev, nodes, only=only, force=force))
+
+
+def with_estimates(project: Project, plan: Plan) -> Plan:
+    """``plan`` with the median past durations of the assets it runs (for its estimate)."""
+    assets = sorted({step.asset for step in plan.steps})
+    if not assets:
+        return plan
+    return replace(plan, estimates=store_of(project).durations(assets))
 
 
 def execute(
@@ -287,161 +311,6 @@ def _close_warehouse(warehouse: Any) -> None:
         import logging
 
         logging.getLogger("assetflow").warning("warehouse not closed cleanly: %s", exc)
-
-
-def backfill(
-    project: Project,
-    scope: Scope,
-    *,
-    missing_only: bool = False,
-    stale_only: bool = False,
-    downstream: bool = False,
-    workers: int | None = None,
-    fail_fast: bool = False,
-    observer: RunObserver | None = None,
-    now: datetime | None = None,
-) -> RunResult:
-    """Re-run a range in order, tracked as a resumable backfill."""
-    if missing_only and stale_only:
-        raise RunError("give either --missing-only or --stale-only, not both")
-    check_executor(project.config.executor.kind)
-    if scope.first is None or scope.last is None:
-        raise RunError("a backfill needs --from and --to")
-    if downstream:
-        scope = replace(scope, selection=tuple(f"{term}+" for term in scope.selection or ("*",)))
-    moment = now or utcnow()
-    ev = evaluator(project, moment, include=targets(project, scope, moment))
-    nodes = _backfill_nodes(project, scope, ev, missing_only, stale_only)
-    plan = build_plan(
-        project.graph,
-        ev,
-        nodes,
-        force=True,
-        estimates=store_of(project).durations(project.graph.assets),
-    )
-    created = utcnow()
-    options = {"missing_only": missing_only, "stale_only": stale_only, "downstream": downstream}
-    record = BackfillRecord(
-        backfill_id=f"bf-{new_run_id(created)}",
-        selection=scope.describe(),
-        range_from=scope.first,
-        range_to=scope.last,
-        options={**options, **scope.arguments()},
-        status=RunStatus.RUNNING,
-        created_at=created,
-        updated_at=created,
-        total=len(plan.steps),
-    )
-    store_of(project).create_backfill(record)
-    return _run_backfill(project, record, plan, scope, workers, fail_fast, observer, ev.snapshot)
-
-
-def resume_backfill(
-    project: Project,
-    backfill_id: str,
-    *,
-    workers: int | None = None,
-    fail_fast: bool = False,
-    observer: RunObserver | None = None,
-    now: datetime | None = None,
-) -> RunResult:
-    """Continue a backfill: its partitions that no run of it has materialized yet."""
-    store = store_of(project)
-    record = store.backfill(backfill_id)
-    if record is None:
-        raise RunError(f"unknown backfill '{backfill_id}' (see `assetflow backfill list`)")
-    arguments = record.options
-    scope = Scope(
-        selection=tuple(arguments.get("selection") or ()),
-        exclude=tuple(arguments.get("exclude") or ()),
-        first=record.range_from,
-        last=record.range_to,
-    )
-    moment = now or utcnow()
-    ev = evaluator(project, moment, include=targets(project, scope, moment))
-    nodes = _backfill_nodes(
-        project, scope, ev, bool(arguments.get("missing_only")), bool(arguments.get("stale_only"))
-    )
-    done: set[Node] = set()
-    for run_id in record.run_ids:
-        for step in store.run_steps(run_id):
-            if step.status is StepStatus.SUCCESS:
-                done.add((step.asset, step.partition))
-    remaining = [node for node in nodes if node not in done]
-    plan = build_plan(
-        project.graph, ev, remaining, force=True, estimates=store.durations(project.graph.assets)
-    )
-    return _run_backfill(project, record, plan, scope, workers, fail_fast, observer, ev.snapshot)
-
-
-def _backfill_nodes(
-    project: Project, scope: Scope, ev: StatusEvaluator, missing_only: bool, stale_only: bool
-) -> list[Node]:
-    nodes = targets(project, scope, ev.now)
-    if not (missing_only or stale_only):
-        return list(nodes)
-    results = ev.evaluate(nodes)
-    if missing_only:
-        wanted = {PartitionStatus.MISSING, PartitionStatus.FAILED}
-    else:
-        wanted = {PartitionStatus.STALE, PartitionStatus.MISSING, PartitionStatus.FAILED}
-    return [r.node for r in results if r.status in wanted]
-
-
-def _run_backfill(
-    project: Project,
-    record: BackfillRecord,
-    plan: Plan,
-    scope: Scope,
-    workers: int | None,
-    fail_fast: bool,
-    observer: RunObserver | None,
-    snapshot: StateSnapshot,
-) -> RunResult:
-    from assetflow.runner.run import RunCancelled
-
-    store = store_of(project)
-    status = RunStatus.CRASHED
-    result: RunResult | None = None
-    try:
-        result = execute(
-            project,
-            plan,
-            scope,
-            kind=RunKind.BACKFILL,
-            workers=workers,
-            fail_fast=fail_fast,
-            observer=observer,
-            backfill_id=record.backfill_id,
-            extra_arguments={"backfill_id": record.backfill_id},
-            snapshot=snapshot,
-        )
-        status = result.status
-        return result
-    except RunCancelled as cancelled:
-        result = cancelled.result if isinstance(cancelled.result, RunResult) else None
-        status = RunStatus.CANCELLED
-        raise
-    finally:
-        run_ids = [*record.run_ids, *([result.run_id] if result else [])]
-        store.update_backfill(
-            record.backfill_id,
-            status=status,
-            done=min(record.total, _distinct_successes(store, run_ids)),
-            run_id=result.run_id if result else None,
-        )
-
-
-def _distinct_successes(store: StateStore, run_ids: list[str]) -> int:
-    """How many distinct partitions the runs of a backfill have materialized."""
-    done: set[Node] = set()
-    for run_id in run_ids:
-        done.update(
-            (s.asset, s.partition)
-            for s in store.run_steps(run_id)
-            if s.status is StepStatus.SUCCESS
-        )
-    return len(done)
 
 
 def check_executor(kind: str) -> None:

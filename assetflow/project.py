@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from assetflow import operations
+from assetflow import backfilling, operations
 from assetflow.assets import AssetDef
 from assetflow.config import ProjectConfig, find_config, load_config
 from assetflow.errors import PartitionError, RunError, SelectionError, did_you_mean
@@ -245,7 +245,7 @@ class Project:
         now: datetime | None = None,
     ) -> RunResult:
         """Re-run the partitions from ``first`` to ``last`` (inclusive) in order, tracked."""
-        return operations.backfill(
+        return backfilling.backfill(
             self,
             _scope(selection, exclude, None, first, last),
             missing_only=missing_only,
@@ -266,7 +266,7 @@ class Project:
         observer: RunObserver | None = None,
     ) -> RunResult:
         """Continue a backfill with the partitions none of its runs has materialized."""
-        return operations.resume_backfill(
+        return backfilling.resume_backfill(
             self, backfill_id, workers=workers, fail_fast=fail_fast, observer=observer
         )
 

@@ -68,9 +68,15 @@ class Targets(Sequence[Node]):
         asset, key = node
         known = self._sets.get(asset)
         if known is None:
-            keys = next((k for name, k in self.groups if name == asset), ())
+            keys = self._by_asset().get(asset, ())
             known = self._sets[asset] = frozenset(keys)
         return key in known
+
+    def _by_asset(self) -> dict[str, Sequence[str]]:
+        index: dict[str, Sequence[str]] | None = self.__dict__.get("_index")
+        if index is None:
+            index = self.__dict__["_index"] = dict(self.groups)
+        return index
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Targets | list | tuple):

@@ -9,7 +9,7 @@ reads as an empty history without being created.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -242,18 +242,22 @@ class StateStore:
 
     def snapshot(self, assets: Iterable[str] | None = None) -> Snapshot:
         """What the status cache says about every attempted partition (of ``assets``)."""
+        with self._reading() as connection:
+            return self._snapshot(connection, assets)
+
+    @staticmethod
+    def _snapshot(connection: duckdb.DuckDBPyConnection, assets: Iterable[str] | None) -> Snapshot:
         names = ", ".join(name for name, _ in STATUS_COLUMNS)
         where, parameters = _asset_filter(assets, "WHERE")
-        with self._reading() as connection:
-            rows = [
-                StatusRow.from_row(row)
-                for row in connection.execute(
-                    f"SELECT {names} FROM partition_status {where}", parameters
-                ).fetchall()
-            ]
-            inputs = read_lineage_inputs(
-                connection, f"SELECT last_success_id FROM partition_status {where}", parameters
-            )
+        rows = [
+            StatusRow.from_row(row)
+            for row in connection.execute(
+                f"SELECT {names} FROM partition_status {where}", parameters
+            ).fetchall()
+        ]
+        inputs = read_lineage_inputs(
+            connection, f"SELECT last_success_id FROM partition_status {where}", parameters
+        )
         return build_snapshot(rows, inputs)
 
     def screen(self, spec: ScreenSpec) -> Screened:
@@ -261,6 +265,18 @@ class StateStore:
         (see :mod:`assetflow.planner.screen`), and each asset's latest success time."""
         with self._reading() as connection:
             return screening.scan(connection, spec)
+
+    def screen_then_read(
+        self, spec: ScreenSpec, needed: Callable[[Screened], Collection[tuple[str, str]] | None]
+    ) -> tuple[Screened, Snapshot]:
+        """:meth:`screen`, then the snapshot of the partitions ``needed`` asks for given what
+        the scan found (the whole cache if it answers None), on one connection."""
+        with self._reading() as connection:
+            screened = screening.scan(connection, spec)
+            nodes = needed(screened)
+            if nodes is None:
+                return screened, self._snapshot(connection, None)
+            return screened, screening.snapshot_of(connection, nodes)
 
     def snapshot_of(self, nodes: Collection[tuple[str, str]]) -> Snapshot:
         """:meth:`snapshot` of just ``nodes`` (the partitions a screened evaluation reads)."""
