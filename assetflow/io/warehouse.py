@@ -1,4 +1,10 @@
-"""The project's warehouse: one DuckDB connection per run, a cursor per step, locks per table.
+"""The project's warehouse: a shared DuckDB connection per run, a cursor per step, table locks.
+
+The file is opened when a step first needs it and closed when no step uses it *and* another
+process is waiting for it: DuckDB lets one process at a time open a file, so runs in several
+processes take turns at step boundaries. A process that finds the file locked touches
+``<warehouse>.waiting`` while it retries; the holder sees the fresh mtime, lets its running
+steps finish, closes the file, pauses briefly, and queues for it again.
 
 DuckDB cursors of one connection share the database and may be used from different threads, each
 with its own transactions and its own TEMP schema. DuckDB resolves concurrent transactions
@@ -11,15 +17,27 @@ alone to create, drop or recreate the table.
 from __future__ import annotations
 
 import os
+import random
 import threading
+import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import TracebackType
 
 import duckdb
 
+from assetflow.errors import RunError
 from assetflow.io.base import PARTITION_COLUMN
+
+# How long a step waits for another process to let go of the warehouse: its SQL may run for
+# minutes, and waiting is the right thing to do; past this the step fails naming the file.
+WAREHOUSE_WAIT_S = 600.0
+# A waiting signal younger than this means someone is waiting now.
+_WAITING_FRESH_S = 1.0
+# The holder's pause after closing for a waiter: longer than the waiter's retry interval.
+_YIELD_PAUSE_S = 0.3
+_LOCKED = ("could not set lock", "conflicting lock")
 
 
 class TableLock:
@@ -151,36 +169,100 @@ def data_columns(columns: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
 
 
 class Warehouse:
-    """One DuckDB connection to the project's warehouse file for the length of a run.
+    """The project's warehouse file, opened while steps use it (see the module docstring).
 
-    ``Warehouse(":memory:")`` is a private in-memory database (tests). Call :meth:`cursor` once per
-    step or thread, and :meth:`close` (or use ``with``) when the run ends.
+    ``Warehouse(":memory:")`` is a private in-memory database (tests), open until :meth:`close`.
+    Steps take a cursor with :meth:`cursor` and give it back with :meth:`release`.
     """
 
     def __init__(self, path: str | os.PathLike[str] = ":memory:") -> None:
         text = os.fspath(path)
         self.path = text
-        if text.startswith(":memory:"):
+        self.in_memory = text.startswith(":memory:")
+        if self.in_memory:
             # ":memory:" is a new database per connect; ":memory:name" is shared in the process.
             self.scope = f"{text}@{id(self)}" if text == ":memory:" else text
         else:
             Path(text).parent.mkdir(parents=True, exist_ok=True)
             self.scope = os.path.realpath(text)
-        self._connection: duckdb.DuckDBPyConnection | None = duckdb.connect(text)
-        self.catalog = current_catalog(self._connection)
-        self._guard = threading.Lock()
+        self._waiting_file = Path(f"{self.scope}.waiting")
+        self._changed = threading.Condition()
+        self._users = 0
+        self._yielding = False
+        self._closed = False
+        self._connection: duckdb.DuckDBPyConnection | None = None
+        self._catalog: str | None = None
+        if self.in_memory:
+            self._connection = duckdb.connect(text)
+
+    @property
+    def catalog(self) -> str:
+        """The warehouse's DuckDB catalog name (``warehouse`` for ``warehouse.duckdb``)."""
+        if self._catalog is None:
+            with self._changed:
+                self._catalog = current_catalog(self._open())
+        return self._catalog
 
     @property
     def connection(self) -> duckdb.DuckDBPyConnection:
-        """The run's connection; prefer :meth:`cursor` in steps."""
-        if self._connection is None:
-            raise duckdb.ConnectionException(f"the warehouse {self.path} is closed")
-        return self._connection
+        """The open connection (opening the file if needed); prefer :meth:`cursor` in steps."""
+        with self._changed:
+            return self._open()
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
-        """A new cursor (its own transactions and TEMP schema) on the run's connection."""
-        with self._guard:
-            return self.connection.cursor()
+        """A new cursor (its own transactions and TEMP schema); give it back with
+        :meth:`release`. Waits while the file is handed over to another process."""
+        with self._changed:
+            if self._users and self._other_waiting():
+                self._yielding = True  # the last running step hands the file over
+            self._wait_for_hand_over()
+            connection = self._open()
+            self._users += 1
+            return connection.cursor()
+
+    def release(self, cursor: duckdb.DuckDBPyConnection | None = None) -> None:
+        """Give back a cursor from :meth:`cursor` (closing it); the last one out hands the
+        file over if another process waits for it."""
+        if cursor is not None:
+            with suppress(duckdb.Error):
+                cursor.close()
+        with self._changed:
+            self._users = max(self._users - 1, 0)
+            if self._users == 0 and (self._yielding or self._other_waiting()):
+                self._hand_over()
+
+    def _open(self) -> duckdb.DuckDBPyConnection:
+        if self._closed:
+            raise duckdb.ConnectionException(f"the warehouse {self.path} is closed")
+        if self._connection is None:
+            self._connection = _connect_waiting(self.path, self._waiting_file)
+        return self._connection
+
+    def _other_waiting(self) -> bool:
+        if self.in_memory:
+            return False
+        try:
+            return time.time() - self._waiting_file.stat().st_mtime < _WAITING_FRESH_S
+        except OSError:
+            return False
+
+    def _wait_for_hand_over(self) -> None:
+        while self._yielding:
+            self._changed.wait()
+
+    def _hand_over(self) -> None:
+        """Close the file so the waiting process gets it; new cursors wait a moment."""
+        self._yielding = True
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+        self._changed.release()
+        try:
+            time.sleep(_YIELD_PAUSE_S)
+        finally:
+            self._changed.acquire()
+            self._yielding = False
+            self._changed.notify_all()
 
     def table(self, asset: str) -> str:
         """The fully qualified name of an asset's table."""
@@ -200,7 +282,8 @@ class Warehouse:
 
     def close(self) -> None:
         """Close the connection (and with it every cursor); closing twice is harmless."""
-        with self._guard:
+        with self._changed:
+            self._closed = True
             if self._connection is not None:
                 self._connection.close()
                 self._connection = None
@@ -218,3 +301,25 @@ class Warehouse:
 
     def __repr__(self) -> str:
         return f"Warehouse({self.path!r})"
+
+
+def _connect_waiting(path: str, waiting_file: Path) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse, retrying while another process holds it (signalling that we wait)."""
+    deadline = time.monotonic() + WAREHOUSE_WAIT_S
+    delay = 0.02
+    while True:
+        try:
+            return duckdb.connect(path)
+        except duckdb.Error as error:
+            if not any(fragment in str(error).lower() for fragment in _LOCKED):
+                raise RunError(f"cannot open the warehouse {path}: {error}") from error
+            if time.monotonic() >= deadline:
+                raise RunError(
+                    f"the warehouse {path} stayed locked by another process for "
+                    f"{WAREHOUSE_WAIT_S:g}s (another assetflow run, or a DuckDB client holding "
+                    f"it open): {error}"
+                ) from error
+        with suppress(OSError):
+            waiting_file.touch()
+        time.sleep(delay * random.uniform(0.5, 1.5))
+        delay = min(delay * 2, 0.1)

@@ -18,6 +18,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from assetflow.assets import AssetDef
 from assetflow.context import Context
 from assetflow.graph import AssetGraph
@@ -143,15 +145,26 @@ def _attempt(env: StepEnvironment, definition: AssetDef, step: PlanStep, attempt
     logger = logging.Logger(f"assetflow.asset.{definition.name}", logging.DEBUG)
     logger.addHandler(handler)
     started = utcnow()
-    con = env.warehouse.cursor()
+    # The warehouse file only when the step reads or writes it: steps of other IO kinds take a
+    # scratch connection, so that they never keep the file from another process.
+    uses_warehouse = _uses_warehouse(env, definition)
+    con = env.warehouse.cursor() if uses_warehouse else _SCRATCH.cursor()
     lineage = _lineage(env, definition, step.partition, materialization_id)
+    borrowed: list[Any] = []
+
+    def warehouse_for_context() -> Any:
+        if uses_warehouse:
+            return con
+        borrowed.append(env.warehouse.cursor())
+        return borrowed[0]
+
     context = Context(
         asset_name=definition.name,
         partition_key=step.partition,
         time_window=time_window_of(definition.partitions, step.partition),
         run_id=env.run_id,
         log=logger,
-        _warehouse=con,
+        _warehouse_factory=warehouse_for_context,
     )
     value: Any = None
     try:
@@ -180,7 +193,9 @@ def _attempt(env: StepEnvironment, definition: AssetDef, step: PlanStep, attempt
         env.recorder.add(materializations=[record], logs=_logs(handler, materialization_id))
         return _Outcome(StepStatus.FAILED, materialization_id, error=error, exception=exc)
     finally:
-        _release(con)
+        _release(env, con, uses_warehouse)
+        for cursor in borrowed:
+            _release(env, cursor, True)
     data_version = stored.data_version or _unknown_version(
         env, definition, step, value, materialization_id
     )
@@ -206,7 +221,7 @@ def _attempt(env: StepEnvironment, definition: AssetDef, step: PlanStep, attempt
     return _Outcome(StepStatus.SUCCESS, materialization_id, data_version=data_version)
 
 
-def _release(con: Any) -> None:
+def _release(env: StepEnvironment, con: Any, from_warehouse: bool) -> None:
     """Close a step's cursor; a timed-out function may still be running a query on it."""
     try:
         con.close()
@@ -216,6 +231,19 @@ def _release(con: Any) -> None:
             con.close()
         except Exception:  # still busy: the abandoned thread owns it now
             logging.getLogger("assetflow").debug("cursor left to a timed-out function")
+    if from_warehouse:
+        env.warehouse.release()
+
+
+def _uses_warehouse(env: StepEnvironment, definition: AssetDef) -> bool:
+    """Whether a step reads or writes warehouse tables (SQL assets read their inputs there)."""
+    if definition.sql is not None or definition.io == "duckdb":
+        return True
+    return any(env.graph[dep.name].io == "duckdb" for dep in definition.deps if dep.passed)
+
+
+# Parquet and "none" steps use DuckDB only as an engine: a process-wide in-memory database.
+_SCRATCH = duckdb.connect(":memory:")
 
 
 def _unknown_version(
