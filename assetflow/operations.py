@@ -272,7 +272,8 @@ def execute(
     }
     config = project.config
     warehouse = Warehouse(config.warehouse_path)
-    recorder = Recorder(store)
+    store.record_crashed()  # runs that died without a word are crashed, not running
+    recorder = Recorder(store, heartbeat_run=run.run_id)
     recorder.add(runs_started=[run])
     recorder.flush()  # the run is visible to other processes at once
     env = StepEnvironment(

@@ -107,6 +107,8 @@ class RunRecord:
     pid: int = 0
     version: str = ""
     backfill_id: str | None = None
+    # When the run last proved alive (its recorder beats while it runs); not part of equality.
+    heartbeat_at: datetime | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

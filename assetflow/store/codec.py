@@ -216,6 +216,7 @@ def run_from_row(row: Sequence[Any]) -> RunRecord:
         pid=row[8],
         version=row[9],
         backfill_id=row[10],
+        heartbeat_at=_utc_or_none(row[11]),
     )
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,7 +26,9 @@ from assetflow.records import (
     MaterializationRecord,
     RunRecord,
     RunStatus,
+    utcnow,
 )
+from assetflow.store.liveness import HEARTBEAT_S
 from assetflow.store.store import StateStore
 
 __all__ = ["Recorder"]
@@ -40,6 +43,7 @@ class _Batch:
     logs: list[LogRecord] = field(default_factory=list)
     runs_started: list[RunRecord] = field(default_factory=list)
     runs_ended: list[tuple[str, RunStatus, datetime]] = field(default_factory=list)
+    heartbeats: list[tuple[str, datetime]] = field(default_factory=list)
 
     def __len__(self) -> int:
         return (
@@ -48,6 +52,7 @@ class _Batch:
             + len(self.logs)
             + len(self.runs_started)
             + len(self.runs_ended)
+            + len(self.heartbeats)
         )
 
     def extend(self, later: _Batch) -> None:
@@ -57,11 +62,17 @@ class _Batch:
         self.logs.extend(later.logs)
         self.runs_started.extend(later.runs_started)
         self.runs_ended.extend(later.runs_ended)
+        self.heartbeats.extend(later.heartbeats)
 
     def write(self, store: StateStore) -> None:
         """Append the whole batch to ``store`` in one transaction."""
         store.append(
-            self.materializations, self.lineage, self.logs, self.runs_started, self.runs_ended
+            self.materializations,
+            self.lineage,
+            self.logs,
+            self.runs_started,
+            self.runs_ended,
+            heartbeats=self.heartbeats[-1:],  # the latest beat says it all
         )
 
 
@@ -69,11 +80,17 @@ class Recorder:
     """A thread-safe, batching writer in front of ``store``; use it as a context manager.
 
     ``flushes`` counts the batches written so far (``failed_flushes`` the failed attempts).
+    With ``heartbeat_run``, it also records that run's heartbeat every ``HEARTBEAT_S`` seconds
+    (see :mod:`assetflow.store.liveness`), whether or not steps finish meanwhile.
     """
 
-    def __init__(self, store: StateStore, interval: float = 0.25) -> None:
+    def __init__(
+        self, store: StateStore, interval: float = 0.25, heartbeat_run: str | None = None
+    ) -> None:
         self.store = store
         self.interval = interval
+        self.heartbeat_run = heartbeat_run
+        self._last_beat = time.monotonic()
         self.flushes = 0
         self.failed_flushes = 0
         self._pending = _Batch()
@@ -158,6 +175,10 @@ class Recorder:
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
+            if self.heartbeat_run and time.monotonic() - self._last_beat >= HEARTBEAT_S:
+                self._last_beat = time.monotonic()
+                with self._pending_lock:
+                    self._pending.heartbeats.append((self.heartbeat_run, utcnow()))
             try:
                 self.flush()
             except Exception as error:

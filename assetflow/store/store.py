@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -26,10 +27,11 @@ from assetflow.records import (
     PartitionState,
     RunRecord,
     RunStatus,
+    this_host,
     utcnow,
 )
 from assetflow.store import backfills as _backfills
-from assetflow.store import history, screening
+from assetflow.store import history, liveness, screening
 from assetflow.store.codec import (
     LINEAGE_COLUMNS,
     LOG_COLUMNS,
@@ -165,6 +167,7 @@ class StateStore:
         logs: Sequence[LogRecord] = (),
         runs_started: Sequence[RunRecord] = (),
         runs_ended: Sequence[tuple[str, RunStatus, datetime]] = (),
+        heartbeats: Sequence[tuple[str, datetime]] = (),
     ) -> None:
         """Record a batch in one transaction, and fold its attempts into the status cache.
 
@@ -172,7 +175,7 @@ class StateStore:
         whole run. A success updates its partition's last success and last attempt, a failure
         its last attempt and error; a skipped step changes no status.
         """
-        if not (materializations or lineage or logs or runs_started or runs_ended):
+        if not (materializations or lineage or logs or runs_started or runs_ended or heartbeats):
             return
         # Convert before opening, so that a bad record fails without touching the file.
         run_rows = [run_row(run) for run in runs_started]
@@ -195,6 +198,11 @@ class StateStore:
                 flag_changed_inputs(connection, "batch")
                 connection.execute("DROP TABLE batch")
             insert_rows(connection, "logs", LOG_COLUMNS, log_rows)
+            for run_id, at in heartbeats:
+                connection.execute(
+                    "UPDATE runs SET heartbeat_at = ? WHERE run_id = ? AND status = 'running'",
+                    [utc(at), run_id],
+                )
             if ended:
                 connection.execute(
                     """
@@ -310,14 +318,53 @@ class StateStore:
     def runs(
         self, limit: int = 20, status: str | None = None, asset: str | None = None
     ) -> list[RunSummary]:
-        """The newest runs first, optionally only those with ``status`` or touching ``asset``."""
+        """The newest runs first, optionally only those with ``status`` or touching ``asset``.
+
+        A ``running`` run whose process is gone shows as ``crashed`` (see liveness).
+        """
+        # A dead run is still stored as running: ask for both, then filter what they are now.
+        stored = RunStatus.RUNNING.value if status == RunStatus.CRASHED.value else status
         with self._reading() as connection:
-            return history.runs(connection, limit, status, asset)
+            found = history.runs(connection, limit, stored, asset)
+            if status == RunStatus.CRASHED.value:
+                found += history.runs(connection, limit, status, asset)
+        now, host = utcnow(), this_host()
+        summaries = [replace(s, run=liveness.effective(s.run, now, host)) for s in found]
+        if status is not None:
+            summaries = [s for s in summaries if s.run.status == status]
+        summaries.sort(key=lambda s: (s.run.started_at, s.run.run_id), reverse=True)
+        return summaries[:limit]
 
     def run(self, run_id: str) -> RunRecord | None:
         """The run with this id or unique id prefix (an ambiguous prefix is a StateError)."""
         with self._reading() as connection:
-            return history.run(connection, run_id)
+            found = history.run(connection, run_id)
+        return None if found is None else liveness.effective(found, utcnow(), this_host())
+
+    def live_runs(self) -> list[RunRecord]:
+        """The runs that are running now (alive, per liveness)."""
+        with self._reading() as connection:
+            found = history.runs(connection, 1_000, RunStatus.RUNNING.value, None)
+        now, host = utcnow(), this_host()
+        return [s.run for s in found if liveness.is_alive(s.run, now, host)]
+
+    def record_crashed(self) -> list[str]:
+        """Record every dead ``running`` run as ``crashed`` (ended at its last heartbeat);
+        returns their ids. Runs call this as they start."""
+        with self._reading() as connection:
+            found = history.runs(connection, 1_000, RunStatus.RUNNING.value, None)
+        now, host = utcnow(), this_host()
+        dead = [s.run for s in found if not liveness.is_alive(s.run, now, host)]
+        if dead:
+            with self._writing() as connection:
+                for run in dead:
+                    # Only if still running: it may have ended since we looked.
+                    connection.execute(
+                        "UPDATE runs SET status = 'crashed', ended_at = ? "
+                        "WHERE run_id = ? AND status = 'running'",
+                        [utc(run.heartbeat_at or run.started_at), run.run_id],
+                    )
+        return [run.run_id for run in dead]
 
     def run_steps(self, run_id: str) -> list[MaterializationRecord]:
         """Every attempt and skipped step of a run, in start order."""
@@ -377,12 +424,29 @@ class StateStore:
     def backfill(self, id_or_prefix: str) -> BackfillRecord | None:
         """The backfill with this id or unique id prefix (an ambiguous prefix is a StateError)."""
         with self._reading() as connection:
-            return _backfills.backfill(connection, id_or_prefix)
+            found = _backfills.backfill(connection, id_or_prefix)
+            return None if found is None else self._backfill_now(connection, found)
 
     def backfills(self, limit: int = 20) -> list[BackfillRecord]:
         """The newest backfills first."""
         with self._reading() as connection:
-            return _backfills.backfills(connection, limit)
+            found = _backfills.backfills(connection, limit)
+            return [self._backfill_now(connection, record) for record in found]
+
+    @staticmethod
+    def _backfill_now(
+        connection: duckdb.DuckDBPyConnection, record: BackfillRecord
+    ) -> BackfillRecord:
+        """A ``running`` backfill whose last run died is ``crashed`` (resume it)."""
+        if record.status is not RunStatus.RUNNING or not record.run_ids:
+            return record
+        last = history.run(connection, record.run_ids[-1])
+        if last is None or liveness.effective(last, utcnow(), this_host()).status in (
+            RunStatus.RUNNING,
+            RunStatus.SUCCESS,
+        ):
+            return record
+        return replace(record, status=RunStatus.CRASHED)
 
 
 def _asset_filter(assets: Iterable[str] | None, keyword: str) -> tuple[str, list[object]]:

@@ -6,6 +6,7 @@ Times are offsets in seconds from one fixed UTC moment, so tests read as timelin
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,6 +18,7 @@ from assetflow.records import (
     RunRecord,
     RunStatus,
     StepStatus,
+    this_host,
 )
 
 T0 = datetime(2024, 1, 31, 13, 5, 1, tzinfo=UTC)
@@ -48,8 +50,9 @@ def make_run(
         status=status,
         started_at=at(started),
         ended_at=None if ended is None else at(ended),
-        host="testhost",
-        pid=4242,
+        # This process: a "running" run made here is alive (see assetflow.store.liveness).
+        host=this_host(),
+        pid=os.getpid(),
         version="0.1.0",
         backfill_id=backfill_id,
     )
