@@ -94,10 +94,15 @@ def _screened(
 
     def needed(screened: Screened) -> set[Node] | None:
         candidates.update(_candidates(graph, spec, screened))
+        candidates.update(screened.running)
         return _needed(graph, moment, candidates, include)
 
     screened, snapshot = store.screen_then_read(spec, needed)
-    return spec, screened, StatusEvaluator(graph, snapshot, moment, candidates=candidates)
+    return (
+        spec,
+        screened,
+        StatusEvaluator(graph, snapshot, moment, running=screened.running, candidates=candidates),
+    )
 
 
 def screen_candidates(
@@ -245,6 +250,7 @@ def execute(
     """
     from assetflow import __version__
     from assetflow.io import Warehouse
+    from assetflow.runner.leases import LeaseKeeper
     from assetflow.runner.run import PlanRunner, RunCancelled, RunOptions
     from assetflow.runner.step import LatestVersions, StepEnvironment
     from assetflow.store.recorder import Recorder
@@ -290,7 +296,9 @@ def execute(
     )
     status = RunStatus.CRASHED
     try:
-        result = PlanRunner(env, plan, options, observer).run()
+        # Claimed after the run is recorded, so that no claim names an unknown run.
+        leases = LeaseKeeper(store, run.run_id, [step.node for step in plan.steps], plan.created_at)
+        result = PlanRunner(env, plan, options, observer, leases).run()
         status = result.status
     except RunCancelled:
         status = RunStatus.CANCELLED

@@ -7,6 +7,7 @@ configuration or input (one line on stderr naming the culprit; the traceback onl
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import traceback
 from collections.abc import Sequence
@@ -19,7 +20,21 @@ EXIT_CANCELLED = 130
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``assetflow`` console script."""
+    _terminate_like_interrupt()
     sys.exit(run(list(sys.argv[1:] if argv is None else argv)))
+
+
+def _terminate_like_interrupt() -> None:
+    """SIGTERM (systemd, ``kill``, a CI timeout) stops a run as Ctrl-C does: running steps are
+    stopped or awaited, the run is recorded ``cancelled``, exit code 130."""
+    import signal
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    # Outside the main thread (embedded use) Python refuses: keep the default then.
+    with contextlib.suppress(ValueError):
+        signal.signal(signal.SIGTERM, interrupt)
 
 
 def run(args: list[str]) -> int:

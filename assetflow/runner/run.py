@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from assetflow.errors import RunCancelled
 from assetflow.planner.plan import Plan, PlanStep
 from assetflow.records import MaterializationRecord, RunStatus, StepStatus, new_id, utcnow
+from assetflow.runner.leases import POLL_S, Freed, LeaseKeeper
 from assetflow.runner.results import NullObserver, RunObserver, RunResult, StepResult
 from assetflow.runner.step import StepEnvironment, run_step
 
@@ -39,11 +41,13 @@ class PlanRunner:
         plan: Plan,
         options: RunOptions,
         observer: RunObserver | None = None,
+        leases: LeaseKeeper | None = None,
     ) -> None:
         self.env = env
         self.plan = plan
         self.options = options
         self.observer = observer or NullObserver()
+        self.leases = leases
         self._results: dict[Node, StepResult] = {}
         self._lock = threading.Lock()
 
@@ -63,8 +67,16 @@ class PlanRunner:
         stopping = False
         self.observer.run_started(self.env.run_id, self.plan)
         executor = ThreadPoolExecutor(max_workers=max(1, self.options.workers))
+        leases = self.leases
+        elsewhere: dict[Node, Freed] = {}  # materialized by another run meanwhile
         try:
             while ready or running:
+                if leases is not None and leases.held:
+                    elsewhere.update({f.node: f for f in leases.poll() if f.by is not None})
+                for node in [n for n in ready if n in elsewhere]:
+                    ready.remove(node)
+                    self._done_elsewhere(steps[node], elsewhere[node])
+                    self._release_children(node, children, waiting, ready, order)
                 while not stopping and ready and len(running) < self.options.workers:
                     startable = self._next_startable(ready, steps, pool_use, limits)
                     if startable is None:
@@ -75,9 +87,15 @@ class PlanRunner:
                         pool_use[pool] = pool_use.get(pool, 0) + 1
                     self.observer.step_started(startable)
                     running[executor.submit(run_step, self.env, startable)] = startable
+                blocked = leases is not None and any(leases.blocked(n) for n in ready)
                 if not running:
+                    if blocked and not stopping:
+                        time.sleep(POLL_S)  # only steps another run holds are left: wait
+                        continue
                     break
-                done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                done, _ = wait(
+                    list(running), timeout=POLL_S if blocked else None, return_when=FIRST_COMPLETED
+                )
                 for future in done:
                     step = running.pop(future)
                     pool = self.env.graph[step.asset].pool
@@ -86,11 +104,7 @@ class PlanRunner:
                     result = future.result()
                     self._finish(result)
                     if result.status is StepStatus.SUCCESS:
-                        for child in children[step.node]:
-                            waiting[child] -= 1
-                            if waiting[child] == 0 and child not in self._results:
-                                ready.append(child)
-                        ready.sort(key=order.__getitem__)
+                        self._release_children(step.node, children, waiting, ready, order)
                     else:
                         self._skip_downstream(step, children, steps)
                         ready = [n for n in ready if n not in self._results]
@@ -112,6 +126,26 @@ class PlanRunner:
         failed = any(r.status is StepStatus.FAILED for r in self._results.values())
         return self._result(RunStatus.FAILED if failed else RunStatus.SUCCESS)
 
+    def _release_children(
+        self,
+        node: Node,
+        children: Mapping[Node, list[Node]],
+        waiting: dict[Node, int],
+        ready: list[Node],
+        order: Mapping[Node, int],
+    ) -> None:
+        for child in children[node]:
+            waiting[child] -= 1
+            if waiting[child] == 0 and child not in self._results:
+                ready.append(child)
+        ready.sort(key=order.__getitem__)
+
+    def _done_elsewhere(self, step: PlanStep, freed: Freed) -> None:
+        """Another run materialized ``step`` meanwhile: skipped here, its success read on."""
+        assert freed.materialization_id is not None
+        self.env.latest.set(step.node, freed.materialization_id, freed.data_version)
+        self._skip(step, f"materialized by run {freed.by}")
+
     def _next_startable(
         self,
         ready: list[Node],
@@ -119,7 +153,10 @@ class PlanRunner:
         pool_use: Mapping[str, int],
         limits: Mapping[str, int],
     ) -> PlanStep | None:
+        leases = self.leases
         for node in ready:
+            if leases is not None and leases.blocked(node):
+                continue
             pool = self.env.graph[node[0]].pool
             if pool is None or pool_use.get(pool, 0) < limits.get(pool, 1 << 30):
                 return steps[node]

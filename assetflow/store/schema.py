@@ -135,9 +135,29 @@ def _v2_screening(connection: duckdb.DuckDBPyConnection) -> None:
     recompute_changed_inputs(connection)
 
 
+def _v3_leases(connection: duckdb.DuckDBPyConnection) -> None:
+    """Partitions claimed by a run: one live run at a time materializes a partition.
+
+    A run claims the partitions of its plan as it starts and lets each go when its step is
+    recorded (all of them when it ends); claims of runs that are not running any more (ended,
+    crashed) count for nothing and are cleared by the next claim.
+    """
+    connection.execute(
+        """
+        CREATE TABLE leases (
+            asset VARCHAR NOT NULL,
+            partition VARCHAR NOT NULL,
+            run_id VARCHAR NOT NULL,
+            acquired_at TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (asset, partition)
+        )
+        """
+    )
+
+
 # Append only: migration N (1-based) turns a version N-1 file into version N. Never edit one
 # that has shipped; add the next.
-MIGRATIONS: tuple[Migration, ...] = (_v1_create, _v2_screening)
+MIGRATIONS: tuple[Migration, ...] = (_v1_create, _v2_screening, _v3_leases)
 
 
 def _tables(connection: duckdb.DuckDBPyConnection) -> set[str]:

@@ -50,6 +50,7 @@ class Screened:
 
     direct: dict[str, list[str]] = field(default_factory=dict)
     last_success_at: dict[str, datetime | None] = field(default_factory=dict)
+    running: dict[Node, str] = field(default_factory=dict)  # partitions live runs hold
 
 
 def scan(connection: duckdb.DuckDBPyConnection, spec: ScreenSpec) -> Screened:

@@ -32,6 +32,7 @@ from assetflow.records import (
 )
 from assetflow.store import backfills as _backfills
 from assetflow.store import history, liveness, screening
+from assetflow.store import leases as _leases
 from assetflow.store.codec import (
     LINEAGE_COLUMNS,
     LOG_COLUMNS,
@@ -74,7 +75,8 @@ __all__ = ["StateStore"]
 # inject migrations): creating the schema costs ~25 ms, and a plan reads several times.
 _EMPTY_DATABASES: dict[int, duckdb.DuckDBPyConnection] = {}
 
-Snapshot = dict[tuple[str, str], PartitionState]
+Node = tuple[str, str]
+Snapshot = dict[Node, PartitionState]
 
 
 class StateStore:
@@ -196,6 +198,7 @@ class StateStore:
             insert_rows(connection, "lineage", LINEAGE_COLUMNS, lineage_rows)
             if m_rows:
                 flag_changed_inputs(connection, "batch")
+                _leases.release_steps(connection, "batch")
                 connection.execute("DROP TABLE batch")
             insert_rows(connection, "logs", LOG_COLUMNS, log_rows)
             for run_id, at in heartbeats:
@@ -213,6 +216,7 @@ class StateStore:
                     """,
                     [list(column) for column in zip(*ended, strict=True)],
                 )
+                _leases.release_runs(connection, [run_id for run_id, _, _ in ended])
 
     def start_run(self, run: RunRecord) -> None:
         """Record that ``run`` started."""
@@ -281,6 +285,7 @@ class StateStore:
         the scan found (the whole cache if it answers None), on one connection."""
         with self._reading() as connection:
             screened = screening.scan(connection, spec)
+            screened = replace(screened, running=self._leased(connection))
             nodes = needed(screened)
             if nodes is None:
                 return screened, self._snapshot(connection, None)
@@ -347,6 +352,57 @@ class StateStore:
             found = history.runs(connection, 1_000, RunStatus.RUNNING.value, None)
         now, host = utcnow(), this_host()
         return [s.run for s in found if liveness.is_alive(s.run, now, host)]
+
+    # --- leases (see assetflow.store.leases) ---------------------------------------------------
+
+    def acquire_leases(self, run_id: str, nodes: Collection[Node]) -> dict[Node, str]:
+        """Claim ``nodes`` for ``run_id``; returns the ones other running runs hold."""
+        with self._writing() as connection:
+            return _leases.acquire(connection, run_id, nodes, utcnow())
+
+    def lease_holders(self, nodes: Collection[Node]) -> dict[Node, str]:
+        """Which running runs hold any of ``nodes``."""
+        with self._reading() as connection:
+            return _leases.holders(connection, nodes)
+
+    def leased(self) -> dict[Node, str]:
+        """Every partition a live run holds, and the run (``running`` in statuses)."""
+        with self._reading() as connection:
+            return self._leased(connection)
+
+    @staticmethod
+    def _leased(connection: duckdb.DuckDBPyConnection) -> dict[Node, str]:
+        rows = connection.execute(
+            "SELECT l.asset, l.partition, r.run_id, r.host, r.pid, r.heartbeat_at, "
+            "r.started_at FROM leases l JOIN runs r ON r.run_id = l.run_id "
+            "WHERE r.status = 'running'"
+        ).fetchall()
+        now, host = utcnow(), this_host()
+        alive: dict[str, bool] = {}
+        found: dict[Node, str] = {}
+        for asset, partition, run_id, run_host, pid, beat, started in rows:
+            if run_id not in alive:
+                probe = RunRecord(
+                    run_id,
+                    "",
+                    "",
+                    {},
+                    RunStatus.RUNNING,
+                    utc(started),
+                    host=run_host,
+                    pid=pid,
+                    heartbeat_at=None if beat is None else utc(beat),
+                )
+                alive[run_id] = liveness.is_alive(probe, now, host)
+            if alive[run_id]:
+                found[(asset, partition)] = run_id
+        return found
+
+    def success_by(self, node: Node, since: datetime) -> tuple[str, int, str | None] | None:
+        """``(run_id, materialization_id, data_version)`` of ``node``'s success that ended
+        after ``since``, if there is one."""
+        with self._reading() as connection:
+            return _leases.success_by(connection, node, since)
 
     def record_crashed(self) -> list[str]:
         """Record every dead ``running`` run as ``crashed`` (ended at its last heartbeat);
