@@ -7,6 +7,10 @@ materialization id, the asset's current code version, a data version chosen by a
 current data version and materialization id, ``None`` for one never materialized, as the runner
 records it). Events: code changes, rematerializations with the same or another data version,
 failed attempts, time passing (new partitions becoming due), dependencies dropped.
+
+Every attempt is also appended to :attr:`History.journal`, in order, as the records the runner
+would hand the state store (``inputs_version`` included), so that a real store can be fed the
+same history.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from assetflow.planner.status import StatusEvaluator, StatusResult
 from assetflow.records import (
     InputVersion,
     LastSuccess,
+    LineageRecord,
     MaterializationRecord,
     PartitionState,
     PartitionStatus,
@@ -31,6 +36,8 @@ from assetflow.records import (
 )
 
 Node = tuple[str, str]
+# One attempt as the runner records it: the materialization and the lineage of a success.
+Entry = tuple[MaterializationRecord, tuple[LineageRecord, ...]]
 
 # (history, asset, partition, code_version, inputs) -> data version
 DataFn = Callable[["History", str, str, str, tuple[InputVersion, ...]], str]
@@ -76,6 +83,7 @@ class History:
     counter: int = 0
     log: list[str] = field(default_factory=list)
     records: dict[int, MaterializationRecord] = field(default_factory=dict)
+    journal: list[Entry] = field(default_factory=list)
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -138,7 +146,7 @@ class History:
         code = self.graph[asset].code_version
         version = (data or self.data)(self, asset, partition, code, tuple(inputs))
         success = LastSuccess(self.next_id, code, version, self.now, tuple(inputs))
-        self.records[self.next_id] = MaterializationRecord(
+        record = self.records[self.next_id] = MaterializationRecord(
             id=self.next_id,
             run_id="sim",
             asset=asset,
@@ -149,7 +157,13 @@ class History:
             ended_at=self.now,
             code_version=code,
             data_version=version,
+            inputs_version=self.graph.inputs_version(asset),
         )
+        lineage = tuple(
+            LineageRecord(self.next_id, i.asset, i.partition, i.materialization_id, i.data_version)
+            for i in inputs
+        )
+        self.journal.append((record, lineage))
         old = self.states.get((asset, partition), PartitionState())
         self.states[(asset, partition)] = replace(
             old, last_success=success, latest_failed=False, latest_error=None
@@ -172,6 +186,20 @@ class History:
 
     def fail(self, asset: str, partition: str = "-", error: str = "boom") -> None:
         """A failed attempt: the previous success (if any) stays, the latest attempt failed."""
+        self.next_id += 1  # the store orders attempts by (ended_at, id), failures included
+        record = MaterializationRecord(
+            id=self.next_id,
+            run_id="sim",
+            asset=asset,
+            partition=partition,
+            attempt=1,
+            status=StepStatus.FAILED,
+            started_at=self.now,
+            ended_at=self.now,
+            code_version=self.graph[asset].code_version,
+            error=error,
+        )
+        self.journal.append((record, ()))
         old = self.states.get((asset, partition), PartitionState())
         self.states[(asset, partition)] = replace(old, latest_failed=True, latest_error=error)
         self.log.append(f"fail {asset}[{partition}]")

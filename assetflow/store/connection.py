@@ -65,7 +65,8 @@ def connect(
             if time.monotonic() >= deadline:
                 raise StateError(
                     f"the state file {path} stayed locked by another process for "
-                    f"{timeout:g}s: {error}"
+                    f"{timeout:g}s ({error}); assetflow holds it only for moments, so another "
+                    "program has it open (a DuckDB shell, a notebook): close it and retry"
                 ) from error
         # Jitter so that several waiting processes do not retry in lockstep.
         time.sleep(min(delay * random.uniform(0.5, 1.5), max(deadline - time.monotonic(), 0)))
