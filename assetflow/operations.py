@@ -306,10 +306,26 @@ def execute(
     finally:
         recorder.add(runs_ended=[(run.run_id, status, utcnow())])
         try:
-            recorder.close()
+            _close_recorder(recorder)
         finally:
             _close_warehouse(warehouse)
     return replace(result, backfill_id=backfill_id)
+
+
+def _close_recorder(recorder: Any) -> None:
+    """Write the run's last records even if Ctrl-C / SIGTERM arrives meanwhile.
+
+    The run's work is over by then and its end is already queued: an interrupt now changes
+    nothing about it, so the records are written (the interrupted batch went back to the
+    queue) and the run ends as it did.
+    """
+    for attempt in range(3):
+        try:
+            recorder.close()
+            return
+        except KeyboardInterrupt:
+            if attempt == 2:
+                raise
 
 
 def _close_warehouse(warehouse: Any) -> None:

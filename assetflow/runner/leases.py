@@ -43,6 +43,15 @@ class LeaseKeeper:
         self.since = since
         self.held = store.acquire_leases(run_id, nodes)  # node -> the run holding it
         self._polled = time.monotonic()
+        # Claimed, but another run may have materialized (and let go of) some since this run
+        # planned: those are done, not to be run again.
+        claimed = [node for node in nodes if node not in self.held]
+        self.done_elsewhere = [
+            Freed(node, by, materialization_id, version)
+            for node, (by, materialization_id, version) in store.successes_since(
+                claimed, since, run_id
+            ).items()
+        ]
 
     def blocked(self, node: Node) -> bool:
         """Whether another live run holds ``node`` (its step must wait)."""

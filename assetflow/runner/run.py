@@ -68,7 +68,8 @@ class PlanRunner:
         self.observer.run_started(self.env.run_id, self.plan)
         executor = ThreadPoolExecutor(max_workers=max(1, self.options.workers))
         leases = self.leases
-        elsewhere: dict[Node, Freed] = {}  # materialized by another run meanwhile
+        # Materialized by another run since this run planned.
+        elsewhere: dict[Node, Freed] = {f.node: f for f in leases.done_elsewhere} if leases else {}
         try:
             while ready or running:
                 if leases is not None and leases.held:

@@ -90,3 +90,18 @@ def success_by(
         return None
     run_id, materialization_id, data_version = rows[0]
     return str(run_id), int(materialization_id), data_version
+
+
+def successes_since(
+    connection: duckdb.DuckDBPyConnection, nodes: Collection[Node], since: datetime, run_id: str
+) -> dict[Node, tuple[str, int, str | None]]:
+    """Of ``nodes``, those whose last success another run recorded after ``since``."""
+    if not nodes:
+        return {}
+    rows = connection.execute(
+        f"SELECT s.asset, s.partition, m.run_id, m.id, m.data_version FROM partition_status s "
+        f"JOIN {_WANTED} w USING (asset, partition) JOIN materializations m "
+        "ON m.id = s.last_success_id WHERE s.last_success_at > ? AND m.run_id <> ?",
+        [*_columns(nodes), since, run_id],
+    ).fetchall()
+    return {(a, p): (str(r), int(m), v) for a, p, r, m, v in rows}

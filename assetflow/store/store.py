@@ -398,6 +398,14 @@ class StateStore:
                 found[(asset, partition)] = run_id
         return found
 
+    def successes_since(
+        self, nodes: Collection[Node], since: datetime, run_id: str
+    ) -> dict[Node, tuple[str, int, str | None]]:
+        """Of ``nodes``, those whose last success another run than ``run_id`` recorded after
+        ``since``: ``(run_id, materialization_id, data_version)``."""
+        with self._reading() as connection:
+            return _leases.successes_since(connection, nodes, since, run_id)
+
     def success_by(self, node: Node, since: datetime) -> tuple[str, int, str | None] | None:
         """``(run_id, materialization_id, data_version)`` of ``node``'s success that ended
         after ``since``, if there is one."""
@@ -493,7 +501,18 @@ class StateStore:
     def _backfill_now(
         connection: duckdb.DuckDBPyConnection, record: BackfillRecord
     ) -> BackfillRecord:
-        """A ``running`` backfill whose last run died is ``crashed`` (resume it)."""
+        """The backfill as it stands: every run recorded with its id (a run killed before it
+        could link itself still names the backfill), and ``crashed`` if its last run died."""
+        linked = [
+            str(run_id)
+            for (run_id,) in connection.execute(
+                "SELECT run_id FROM runs WHERE backfill_id = ? ORDER BY started_at, run_id",
+                [record.backfill_id],
+            ).fetchall()
+        ]
+        ordered = (*linked, *(run_id for run_id in record.run_ids if run_id not in linked))
+        if ordered != tuple(record.run_ids):
+            record = replace(record, run_ids=ordered)
         if record.status is not RunStatus.RUNNING or not record.run_ids:
             return record
         last = history.run(connection, record.run_ids[-1])
