@@ -26,7 +26,7 @@ def shapes(context):
     return pa.table({"v": [1]})
 
 
-@asset(partitions=DAYS, timeout=0.5)
+@asset(partitions=DAYS, timeout=3)
 def hangs(context):
     if context.partition_key == "2024-01-04":
         time.sleep(30)
