@@ -231,6 +231,16 @@ class Warehouse:
             if self._users == 0 and (self._yielding or self._other_waiting()):
                 self._hand_over()
 
+    def hand_over_if_idle(self) -> None:
+        """Close the file now if no step uses it and another process waits for it.
+
+        A run whose remaining steps wait for another run's lease uses no cursor, so it would
+        never reach a step boundary: its loop calls this, or both runs would wait on each other.
+        """
+        with self._changed:
+            if self._users == 0 and self._connection is not None and self._other_waiting():
+                self._hand_over()
+
     def _open(self) -> duckdb.DuckDBPyConnection:
         if self._closed:
             raise duckdb.ConnectionException(f"the warehouse {self.path} is closed")

@@ -74,10 +74,14 @@ class PlanRunner:
             while ready or running:
                 if leases is not None and leases.held:
                     elsewhere.update({f.node: f for f in leases.poll() if f.by is not None})
-                for node in [n for n in ready if n in elsewhere]:
-                    ready.remove(node)
-                    self._done_elsewhere(steps[node], elsewhere[node])
-                    self._release_children(node, children, waiting, ready, order)
+                # Until none is left: skipping one may make its children ready, and those may
+                # have been made elsewhere too.
+                while made := [n for n in ready if n in elsewhere]:
+                    for node in made:
+                        ready.remove(node)
+                        self._done_elsewhere(steps[node], elsewhere[node])
+                        self._release_children(node, children, waiting, ready, order)
+                self.env.warehouse.hand_over_if_idle()
                 while not stopping and ready and len(running) < self.options.workers:
                     startable = self._next_startable(ready, steps, pool_use, limits)
                     if startable is None:

@@ -21,9 +21,10 @@ from assetflow.errors import StateError
 
 __all__ = ["LOCK_TIMEOUT_S", "connect", "open_connection"]
 
-# Long enough to ride out other runs' batched flushes (tens of ms each), short enough that a
-# command meeting a stuck writer fails while the user is still looking.
-LOCK_TIMEOUT_S = 5.0
+# Long enough to ride out other runs' batched flushes (tens of ms each) even with several runs
+# and a loaded machine (at 5 s, one of four concurrent runs on two busy cores sometimes lost
+# every retry), short enough that a command meeting a stuck writer fails while the user looks.
+LOCK_TIMEOUT_S = 15.0
 
 # Fragments of DuckDB's messages when another process (or another configuration in this one)
 # holds the file: these are worth retrying, anything else is not.
