@@ -98,9 +98,8 @@ class PlanRunner:
                         time.sleep(POLL_S)  # only steps another run holds are left: wait
                         continue
                     break
-                done, _ = wait(
-                    list(running), timeout=POLL_S if blocked else None, return_when=FIRST_COMPLETED
-                )
+                # Never longer than POLL_S: the loop also hands an idle warehouse over.
+                done, _ = wait(list(running), timeout=POLL_S, return_when=FIRST_COMPLETED)
                 for future in done:
                     step = running.pop(future)
                     pool = self.env.graph[step.asset].pool

@@ -148,7 +148,7 @@ def _attempt(env: StepEnvironment, definition: AssetDef, step: PlanStep, attempt
     # The warehouse file only when the step reads or writes it: steps of other IO kinds take a
     # scratch connection, so that they never keep the file from another process.
     uses_warehouse = _uses_warehouse(env, definition)
-    con = env.warehouse.cursor() if uses_warehouse else _SCRATCH.cursor()
+    con: Any = None
     lineage = _lineage(env, definition, step.partition, materialization_id)
     borrowed: list[Any] = []
 
@@ -168,6 +168,8 @@ def _attempt(env: StepEnvironment, definition: AssetDef, step: PlanStep, attempt
     )
     value: Any = None
     try:
+        # Inside the try: a warehouse that stays locked fails this step, not the run.
+        con = env.warehouse.cursor() if uses_warehouse else _SCRATCH.cursor()
         value = _call(env, definition, step.partition, context, con, lineage)
         stored = io_manager_for(definition, warehouse=env.warehouse, data_dir=env.data_dir).store(
             definition, step.partition, value, con
@@ -193,7 +195,8 @@ def _attempt(env: StepEnvironment, definition: AssetDef, step: PlanStep, attempt
         env.recorder.add(materializations=[record], logs=_logs(handler, materialization_id))
         return _Outcome(StepStatus.FAILED, materialization_id, error=error, exception=exc)
     finally:
-        _release(env, con, uses_warehouse)
+        if con is not None:
+            _release(env, con, uses_warehouse)
         for cursor in borrowed:
             _release(env, cursor, True)
     data_version = stored.data_version or _unknown_version(
