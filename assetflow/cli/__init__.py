@@ -35,6 +35,9 @@ def _terminate_like_interrupt() -> None:
     # Outside the main thread (embedded use) Python refuses: keep the default then.
     with contextlib.suppress(ValueError):
         signal.signal(signal.SIGTERM, interrupt)
+        # A shell starting a command in the background (`cmd &`, CI runners) makes it ignore
+        # SIGINT, and Python keeps that: a run must still stop on SIGINT, as documented.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def run(args: list[str]) -> int:
