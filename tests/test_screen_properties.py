@@ -62,8 +62,8 @@ from assetflow.store.screening import Screened
 FRESH = PartitionStatus.FRESH
 RESHAPED = DailyPartitions(start="2024-01-27", end="2024-02-04")  # a daily range, two days short
 Step = tuple[str, int, int, bool]
-# The planner tests' events; "tick": a day passes, then what one asset reads is brought up to
-# date but not the asset (so a clock-dependent edge has a new upstream partition already
+# The planner tests' events; "tick": one asset is made fresh, a day passes, and what it reads is
+# made fresh but not the asset (so a clock-dependent edge has a new upstream partition already
 # materialized, and a freshness policy may lapse, with nothing stale upstream); and
 # redefinitions that change an asset's inputs version. Data changing under readers that do not
 # rerun (what only ``inputs_changed`` finds) is drawn more often than there.
@@ -177,13 +177,17 @@ def redefine(history: History, step: Step) -> None:
 def play(history: History, step: Step, *, with_only: bool) -> None:
     kind, a, _, flag = step
     if kind == "tick":
+        graph = history.graph
+        readers = [n for n in graph.topological_order() if set(graph.upstream(n)) - {n}]
+        if not readers:
+            return
+        asset = readers[a % len(readers)]
+        data = new_data if flag else deterministic_data
+        history.make_fresh(history.nodes([asset]), data=data)
         history.advance()
-        names = history.graph.topological_order()
-        asset = names[a % len(names)]
-        ups = [up for up in history.graph.upstream(asset) if up != asset]
-        targets = [(up, key) for up in ups for key in history.keys(up)]
-        history.apply(history.plan(targets), new_data if flag else deterministic_data)
-        history.log.append(f"tick: upstream of {asset} planned")
+        ups = [up for up in graph.upstream(asset) if up != asset]
+        history.apply(history.plan(history.nodes(ups)), data)
+        history.log.append(f"tick: {asset} made fresh, a day passes, what it reads made fresh")
     elif kind in EVENT_KINDS:
         run_events(history, (False, [step]), with_only=with_only)
     else:
