@@ -33,6 +33,7 @@ from assetflow.records import (
     new_run_id,
     utcnow,
 )
+from assetflow.runner.interrupts import deferred_interrupts
 from assetflow.runner.results import RunObserver, RunResult
 
 if TYPE_CHECKING:
@@ -77,8 +78,13 @@ def backfill(
         updated_at=created,
         total=len(plan.steps),
     )
-    store_of(project).create_backfill(record)
-    return _run_backfill(project, record, plan, scope, workers, fail_fast, observer, ev.snapshot)
+    # From its record to its last update, a Ctrl-C only asks the run to stop (see
+    # runner/interrupts.py): the backfill is never left half recorded.
+    with deferred_interrupts():
+        store_of(project).create_backfill(record)
+        return _run_backfill(
+            project, record, plan, scope, workers, fail_fast, observer, ev.snapshot
+        )
 
 
 def resume_backfill(
@@ -114,7 +120,10 @@ def resume_backfill(
                 done.add((step.asset, step.partition))
     remaining = [node for node in nodes if node not in done]
     plan = with_estimates(project, build_plan(project.graph, ev, remaining, force=True))
-    return _run_backfill(project, record, plan, scope, workers, fail_fast, observer, ev.snapshot)
+    with deferred_interrupts():
+        return _run_backfill(
+            project, record, plan, scope, workers, fail_fast, observer, ev.snapshot
+        )
 
 
 def _backfill_nodes(

@@ -32,6 +32,8 @@ from assetflow.records import (
 from assetflow.runner.results import RunObserver, RunResult
 
 if TYPE_CHECKING:
+    import threading
+
     from assetflow.graph import AssetGraph
     from assetflow.project import Project
     from assetflow.store.screening import Screened
@@ -243,13 +245,16 @@ def execute(
     backfill_id: str | None = None,
     extra_arguments: dict[str, Any] | None = None,
     snapshot: StateSnapshot | None = None,
+    cancel: threading.Event | None = None,
 ) -> RunResult:
     """Run a plan and record it; raises RunCancelled (with the recorded result) on Ctrl-C.
 
-    ``snapshot`` is the history the plan was made from (read again if not given).
+    ``snapshot`` is the history the plan was made from (read again if not given). Setting
+    ``cancel`` (from another thread) stops the run as Ctrl-C does.
     """
     from assetflow import __version__
     from assetflow.io import Warehouse
+    from assetflow.runner.interrupts import deferred_interrupts
     from assetflow.runner.leases import LeaseKeeper
     from assetflow.runner.run import PlanRunner, RunCancelled, RunOptions
     from assetflow.runner.step import LatestVersions, StepEnvironment
@@ -277,55 +282,42 @@ def execute(
         if state.last_success is not None
     }
     config = project.config
-    warehouse = Warehouse(config.warehouse_path)
-    store.record_crashed()  # runs that died without a word are crashed, not running
-    recorder = Recorder(store, heartbeat_run=run.run_id)
-    recorder.add(runs_started=[run])
-    recorder.flush()  # the run is visible to other processes at once
-    env = StepEnvironment(
-        graph=project.graph,
-        run_id=run.run_id,
-        warehouse=warehouse,
-        data_dir=config.data_path,
-        recorder=recorder,
-        latest=LatestVersions(latest),
-        existing=ExistingKeys(project.graph, plan.created_at),
-    )
-    options = RunOptions(
-        workers=workers or config.executor.workers, fail_fast=fail_fast, pools=config.pools
-    )
-    status = RunStatus.CRASHED
-    try:
-        # Claimed after the run is recorded, so that no claim names an unknown run.
-        leases = LeaseKeeper(store, run.run_id, [step.node for step in plan.steps], plan.created_at)
-        result = PlanRunner(env, plan, options, observer, leases).run()
-        status = result.status
-    except RunCancelled:
-        status = RunStatus.CANCELLED
-        raise
-    finally:
-        recorder.add(runs_ended=[(run.run_id, status, utcnow())])
+    with deferred_interrupts(cancel) as cancel_event:
+        warehouse = Warehouse(config.warehouse_path)
+        store.record_crashed()  # runs that died without a word are crashed, not running
+        recorder = Recorder(store, heartbeat_run=run.run_id)
+        recorder.add(runs_started=[run])
+        recorder.flush()  # the run is visible to other processes at once
+        env = StepEnvironment(
+            graph=project.graph,
+            run_id=run.run_id,
+            warehouse=warehouse,
+            data_dir=config.data_path,
+            recorder=recorder,
+            latest=LatestVersions(latest),
+            existing=ExistingKeys(project.graph, plan.created_at),
+            cancel=cancel_event,
+        )
+        options = RunOptions(
+            workers=workers or config.executor.workers, fail_fast=fail_fast, pools=config.pools
+        )
+        status = RunStatus.CRASHED
         try:
-            _close_recorder(recorder)
+            # Claimed after the run is recorded, so that no claim names an unknown run.
+            steps = [step.node for step in plan.steps]
+            leases = LeaseKeeper(store, run.run_id, steps, plan.created_at)
+            result = PlanRunner(env, plan, options, observer, leases).run()
+            status = result.status
+        except (RunCancelled, KeyboardInterrupt):  # KeyboardInterrupt: a forced stop
+            status = RunStatus.CANCELLED
+            raise
         finally:
-            _close_warehouse(warehouse)
+            recorder.add(runs_ended=[(run.run_id, status, utcnow())])
+            try:
+                recorder.close()
+            finally:
+                _close_warehouse(warehouse)
     return replace(result, backfill_id=backfill_id)
-
-
-def _close_recorder(recorder: Any) -> None:
-    """Write the run's last records even if Ctrl-C / SIGTERM arrives meanwhile.
-
-    The run's work is over by then and its end is already queued: an interrupt now changes
-    nothing about it, so the records are written (the interrupted batch went back to the
-    queue) and the run ends as it did.
-    """
-    for attempt in range(3):
-        try:
-            recorder.close()
-            return
-        except KeyboardInterrupt:
-            if attempt == 2:
-                raise
 
 
 def _close_warehouse(warehouse: Any) -> None:

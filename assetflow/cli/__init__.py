@@ -21,7 +21,26 @@ EXIT_CANCELLED = 130
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``assetflow`` console script."""
     _terminate_like_interrupt()
-    sys.exit(run(list(sys.argv[1:] if argv is None else argv)))
+    code = run(list(sys.argv[1:] if argv is None else argv))
+    if code == EXIT_CANCELLED:
+        _exit_now_if_steps_linger(code)
+    sys.exit(code)
+
+
+def _exit_now_if_steps_linger(code: int) -> None:
+    """After a forced stop (Ctrl-C twice) a step may still run in a worker thread, and Python
+    waits for those at exit: leave at once instead. Everything the run could record is
+    written by now; the lingering step's work is uncommitted, as after kill -9."""
+    import os
+    import threading
+
+    lingering = [
+        t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon
+    ]
+    if lingering:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
 
 
 def _terminate_like_interrupt() -> None:

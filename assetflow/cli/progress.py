@@ -47,9 +47,19 @@ class LineProgress:
             detail = result.reason
         self._write(f"{mark:<8}{result.name}  {detail}  [{self.finished}/{self.total}]")
 
+    def run_cancelling(self, running: int) -> None:
+        self._write(_cancelling(running))
+
     def run_finished(self, result: RunResult) -> None:
         counts = ", ".join(f"{n} {status}" for status, n in sorted(result.counts.items()))
         self._write(f"run {result.run_id} {result.status.value}: {counts or 'nothing to do'}")
+
+
+def _cancelling(running: int) -> str:
+    return (
+        f"cancelling: waiting for {running} running step(s) to finish"
+        " (Ctrl-C again to stop at once)"
+    )
 
 
 class LiveProgress:
@@ -118,6 +128,9 @@ class LiveProgress:
             else:
                 self.skipped += 1
             self._refresh()
+
+    def run_cancelling(self, running: int) -> None:
+        self.console.print(f"[yellow]{_cancelling(running)}[/]")
 
     def _refresh(self) -> None:
         if self._live is not None:

@@ -77,6 +77,9 @@ class RunObserver(Protocol):
 
     def run_finished(self, result: RunResult) -> None: ...
 
+    # Optional: ``run_cancelling(self, running: int)`` is called, if defined, when Ctrl-C
+    # stops a run that still waits for ``running`` steps.
+
 
 class NullObserver:
     """An observer that ignores everything."""

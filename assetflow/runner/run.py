@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -52,7 +51,8 @@ class PlanRunner:
         self._lock = threading.Lock()
 
     def run(self) -> RunResult:
-        """Run every step; returns the result, or raises RunCancelled on KeyboardInterrupt."""
+        """Run every step; returns the result, or raises RunCancelled once ``env.cancel`` is set
+        (by Ctrl-C, see :mod:`assetflow.runner.interrupts`)."""
         steps = {step.node: step for step in self.plan.steps}
         order = {step.node: i for i, step in enumerate(self.plan.steps)}
         waiting = {node: len(step.depends_on) for node, step in steps.items()}
@@ -70,8 +70,9 @@ class PlanRunner:
         leases = self.leases
         # Materialized by another run since this run planned.
         elsewhere: dict[Node, Freed] = {f.node: f for f in leases.done_elsewhere} if leases else {}
+        cancel = self.env.cancel
         try:
-            while ready or running:
+            while (ready or running) and not cancel.is_set():
                 if leases is not None and leases.held:
                     elsewhere.update({f.node: f for f in leases.poll() if f.by is not None})
                 # Until none is left: skipping one may make its children ready, and those may
@@ -84,7 +85,7 @@ class PlanRunner:
                 self.env.warehouse.hand_over_if_idle()
                 while not stopping and ready and len(running) < self.options.workers:
                     startable = self._next_startable(ready, steps, pool_use, limits)
-                    if startable is None:
+                    if startable is None or cancel.is_set():
                         break
                     ready.remove(startable.node)
                     pool = self.env.graph[startable.asset].pool
@@ -95,10 +96,11 @@ class PlanRunner:
                 blocked = leases is not None and any(leases.blocked(n) for n in ready)
                 if not running:
                     if blocked and not stopping:
-                        time.sleep(POLL_S)  # only steps another run holds are left: wait
+                        cancel.wait(POLL_S)  # only steps another run holds are left: wait
                         continue
                     break
-                # Never longer than POLL_S: the loop also hands an idle warehouse over.
+                # Never longer than POLL_S: the loop also hands an idle warehouse over (and a
+                # Ctrl-C, which only sets `cancel`, is seen within it).
                 done, _ = wait(list(running), timeout=POLL_S, return_when=FIRST_COMPLETED)
                 for future in done:
                     step = running.pop(future)
@@ -114,21 +116,36 @@ class PlanRunner:
                         ready = [n for n in ready if n not in self._results]
                         stopping = stopping or self.options.fail_fast
         except KeyboardInterrupt:
-            self.env.cancel.set()
-            for future in running:
-                future.cancel()
-            wait(list(running))
-            for future in running:
-                if future.done() and not future.cancelled():
-                    self._finish(future.result())
-            self._skip_rest(steps, "run cancelled")
-            raise RunCancelled(self._result(RunStatus.CANCELLED)) from None
+            if cancel.is_set():
+                raise  # a second Ctrl-C while stopping: the user insists, stop now
+            cancel.set()  # no deferring handler installed: stop as cleanly as we still can
         finally:
             executor.shutdown(wait=False, cancel_futures=True)
+        if cancel.is_set():
+            self._cancel(running, steps)
         if stopping:
             self._skip_rest(steps, "not started: --fail-fast stopped the run")
         failed = any(r.status is StepStatus.FAILED for r in self._results.values())
         return self._result(RunStatus.FAILED if failed else RunStatus.SUCCESS)
+
+    def _cancel(
+        self, running: Mapping[Future[StepResult], PlanStep], steps: Mapping[Node, PlanStep]
+    ) -> None:
+        """Stop: steps not started are cancelled, running ones awaited (they see ``cancel``
+        between attempts), the rest recorded skipped; raises RunCancelled with the result."""
+        self.env.cancel.set()
+        for future in running:
+            future.cancel()
+        still = [future for future in running if not future.done()]
+        notify = getattr(self.observer, "run_cancelling", None)
+        if still and notify is not None:
+            notify(len(still))
+        wait(still)
+        for future in running:
+            if future.done() and not future.cancelled():
+                self._finish(future.result())
+        self._skip_rest(steps, "run cancelled")
+        raise RunCancelled(self._result(RunStatus.CANCELLED)) from None
 
     def _release_children(
         self,

@@ -501,8 +501,13 @@ class StateStore:
     def _backfill_now(
         connection: duckdb.DuckDBPyConnection, record: BackfillRecord
     ) -> BackfillRecord:
-        """The backfill as it stands: every run recorded with its id (a run killed before it
-        could link itself still names the backfill), and ``crashed`` if its last run died."""
+        """The backfill as its runs recorded it, not as its last update left it.
+
+        Its runs are the ones naming it (a run killed before it could link itself still
+        does); ``done`` counts the distinct partitions they materialized, so progress shows
+        while a run goes on and survives kill -9; its status is its last run's (``crashed``
+        if that died), so an interrupted final update never leaves it ``running``.
+        """
         linked = [
             str(run_id)
             for (run_id,) in connection.execute(
@@ -511,17 +516,20 @@ class StateStore:
             ).fetchall()
         ]
         ordered = (*linked, *(run_id for run_id in record.run_ids if run_id not in linked))
-        if ordered != tuple(record.run_ids):
-            record = replace(record, run_ids=ordered)
-        if record.status is not RunStatus.RUNNING or not record.run_ids:
+        if not ordered:
             return record
-        last = history.run(connection, record.run_ids[-1])
-        if last is None or liveness.effective(last, utcnow(), this_host()).status in (
-            RunStatus.RUNNING,
-            RunStatus.SUCCESS,
-        ):
-            return record
-        return replace(record, status=RunStatus.CRASHED)
+        (done,) = connection.execute(
+            "SELECT count(*) FROM (SELECT DISTINCT asset, partition FROM materializations"
+            " WHERE run_id IN (SELECT UNNEST(?::VARCHAR[])) AND status = 'success')",
+            [list(ordered)],
+        ).fetchone() or (0,)
+        last = history.run(connection, ordered[-1])
+        status = record.status
+        if last is not None:
+            status = liveness.effective(last, utcnow(), this_host()).status
+        # The recorded figure stays a floor: pruning may have deleted the runs' old records.
+        done = max(record.done, min(int(done), record.total))
+        return replace(record, run_ids=ordered, done=done, status=status)
 
 
 def _asset_filter(assets: Iterable[str] | None, keyword: str) -> tuple[str, list[object]]:
