@@ -155,9 +155,65 @@ def _v3_leases(connection: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def _v4_schedules_and_alerts(connection: duckdb.DuckDBPyConnection) -> None:
+    """What the scheduler and the alert sinks record.
+
+    ``schedule_ticks``: one row per schedule tick that a scheduler claimed; the primary key
+    makes "a tick is never run twice" hold across schedulers (the second insert fails).
+    ``alert_deliveries``: every attempt to tell a sink, append-only. ``alert_incidents``: the
+    open freshness violations (one alert per violation, a ``recovered`` alert when it clears);
+    a cache of what was alerted, derived from the deliveries' intent.
+    """
+    connection.execute(
+        """
+        CREATE TABLE schedule_ticks (
+            schedule VARCHAR NOT NULL,  -- a [schedules.NAME] name, or 'asset:NAME'
+            tick TIMESTAMPTZ NOT NULL,  -- the cron instant the row is for
+            claimed_at TIMESTAMPTZ NOT NULL,
+            claimed_by VARCHAR NOT NULL,  -- host:pid of the scheduler that claimed it
+            coalesced INTEGER NOT NULL,  -- older missed ticks folded into this one
+            run_id VARCHAR,  -- the run it started; NULL if there was nothing to do
+            status VARCHAR NOT NULL,  -- 'claimed', 'started', 'nothing_to_do', 'failed'
+            detail VARCHAR,
+            PRIMARY KEY (schedule, tick)
+        );
+        CREATE TABLE alert_deliveries (
+            id BIGINT PRIMARY KEY,
+            event VARCHAR NOT NULL,  -- 'failure', 'freshness', 'recovered', 'test'
+            sink VARCHAR NOT NULL,  -- the sink's name (or its kind)
+            dedup_key VARCHAR,
+            asset VARCHAR,
+            partition VARCHAR,
+            run_id VARCHAR,
+            created_at TIMESTAMPTZ NOT NULL,
+            finished_at TIMESTAMPTZ NOT NULL,
+            status VARCHAR NOT NULL,  -- 'delivered' or 'failed'
+            attempts INTEGER NOT NULL,
+            http_status INTEGER,
+            error VARCHAR,
+            body JSON
+        );
+        CREATE TABLE alert_incidents (
+            dedup_key VARCHAR PRIMARY KEY,
+            event VARCHAR NOT NULL,  -- 'freshness'
+            asset VARCHAR NOT NULL,
+            partition VARCHAR,
+            opened_at TIMESTAMPTZ NOT NULL,
+            resolved_at TIMESTAMPTZ,
+            detail VARCHAR
+        );
+        """
+    )
+
+
 # Append only: migration N (1-based) turns a version N-1 file into version N. Never edit one
 # that has shipped; add the next.
-MIGRATIONS: tuple[Migration, ...] = (_v1_create, _v2_screening, _v3_leases)
+MIGRATIONS: tuple[Migration, ...] = (
+    _v1_create,
+    _v2_screening,
+    _v3_leases,
+    _v4_schedules_and_alerts,
+)
 
 
 def _tables(connection: duckdb.DuckDBPyConnection) -> set[str]:
