@@ -16,7 +16,7 @@ from assetflow.loader import load_definitions
 from assetflow.planner.explain import WhyLink
 from assetflow.planner.plan import Plan
 from assetflow.planner.status import StatusResult
-from assetflow.records import utcnow
+from assetflow.records import CheckRecord, utcnow
 from assetflow.runner.results import RunObserver, RunResult
 from assetflow.selection import select
 
@@ -173,7 +173,23 @@ class Project:
         """Per selected asset: ``{"asset", "counts": {status: n}, "partitions",
         "last_materialized_at"}`` (the ``status --json`` records), computed in bulk."""
         scope = _scope(selection, exclude, partition, first, last)
-        return operations.status_counts(self, scope, now)
+        records = operations.status_counts(self, scope, now)
+        warned = self.check_warnings([r["asset"] for r in records])
+        for record in records:
+            partitions = {w.partition for w in warned if w.asset == record["asset"]}
+            record["check_warnings"] = len(partitions)
+        return records
+
+    def check_warnings(
+        self, assets: Sequence[str] | None = None, partition: str | None = None
+    ) -> list[CheckRecord]:
+        """The checks that the data partitions hold now fails (non-blocking failures published
+        with a warning, or ``assetflow check`` failures), for ``status``, ``why`` and the UI."""
+        names = set(self.graph.assets if assets is None else assets)
+        if not any(c.asset in names for c in self.graph.checks):
+            return []
+        found = operations.store_of(self).failing_checks(sorted(names))
+        return [w for w in found if partition is None or w.partition == partition]
 
     def plan(
         self,
@@ -339,6 +355,30 @@ class Project:
             raise PartitionError(f"asset '{asset}' is partitioned; name a partition")
         key = definition.partitions.validate_key(key)
         return lineage_graph(operations.store_of(self), asset, key, direction, depth)
+
+    def checks(
+        self, selection: Selection = None, *, exclude: Selection = None
+    ) -> list[dict[str, Any]]:
+        """Every check on the selected assets with its latest result (``checks --json``)."""
+        from assetflow.checking import check_listing
+
+        return check_listing(self, _scope(selection, exclude, None, None, None))
+
+    def check(
+        self,
+        selection: Selection = None,
+        *,
+        exclude: Selection = None,
+        partition: str | None = None,
+        first: str | None = None,
+        last: str | None = None,
+        now: datetime | None = None,
+    ) -> list[Any]:
+        """Run the selected assets' checks on the data partitions hold now; the results
+        (CheckRecord) are recorded and returned."""
+        from assetflow.checking import run_checks
+
+        return run_checks(self, _scope(selection, exclude, partition, first, last), now)
 
     def prune(self, before: datetime) -> dict[str, int]:
         """Delete history of runs that ended before ``before`` (statuses stay the same)."""

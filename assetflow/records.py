@@ -163,6 +163,28 @@ class LogRecord:
 
 
 @dataclass(frozen=True)
+class CheckRecord:
+    """The outcome of one data quality check on one partition.
+
+    Checks run inside a step (``materialization_id`` is the attempt whose new data they
+    checked) or on stored data by ``assetflow check`` (``materialization_id`` is the success
+    whose data they read, ``run_id`` is None).
+    """
+
+    asset: str
+    partition: str
+    check_name: str
+    blocking: bool
+    passed: bool
+    checked_at: datetime
+    materialization_id: int | None = None
+    run_id: str | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
 class BackfillRecord:
     """A tracked, resumable run over an explicit partition range."""
 

@@ -173,4 +173,4 @@ def partitions_command(
 
 
 # Register the commands defined in other modules (they import this one for `app`).
-from assetflow.cli import history_commands, run_commands  # noqa: E402, F401
+from assetflow.cli import check_commands, history_commands, run_commands  # noqa: E402, F401

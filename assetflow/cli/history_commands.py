@@ -63,6 +63,12 @@ def status_command(
         print_json({"assets": counts})
     else:
         typer.echo(render_status_counts(counts))
+        for record in counts:
+            if record.get("check_warnings"):
+                typer.echo(
+                    f"warning: {record['check_warnings']} partition(s) of {record['asset']} "
+                    f"fail checks (see `assetflow checks {record['asset']}`)"
+                )
 
 
 @app.command("why")
@@ -79,11 +85,27 @@ def why_command(
     """Explain a partition's status: the chain of reasons down to the root cause."""
     from assetflow.planner.explain import render_why
 
-    links = load_project(ctx, project).why(asset, partition)
+    loaded = load_project(ctx, project)
+    links = loaded.why(asset, partition)
+    # The chain's first link names the partition as validated (``-`` if unpartitioned).
+    key = links[0].node[1] if links else (partition or "-")
+    warnings = loaded.check_warnings([asset], key)
     if as_json:
-        print_json({"chain": [link.to_json() for link in links]})
+        print_json(
+            {
+                "chain": [link.to_json() for link in links],
+                "check_warnings": [
+                    {"check": w.check_name, "metadata": dict(w.metadata), "error": w.error}
+                    for w in warnings
+                ],
+            }
+        )
     else:
+        from assetflow.runner.checking import outcome_of
+
         typer.echo(render_why(links))
+        for w in warnings:
+            typer.echo(f"warning: check {w.check_name} fails on this data ({outcome_of(w)})")
 
 
 @app.command("runs")

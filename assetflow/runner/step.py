@@ -29,6 +29,7 @@ from assetflow.partitions import MultiPartitions, TimeWindowPartitions
 from assetflow.planner.keys import ExistingKeys
 from assetflow.planner.plan import PlanStep
 from assetflow.records import (
+    CheckRecord,
     LineageRecord,
     LogRecord,
     MaterializationRecord,
@@ -36,6 +37,7 @@ from assetflow.records import (
     new_id,
     utcnow,
 )
+from assetflow.runner.checking import CheckFailed, audit, outcome_of
 from assetflow.runner.results import StepResult
 from assetflow.store.recorder import Recorder
 
@@ -110,7 +112,10 @@ def run_step(env: StepEnvironment, step: PlanStep) -> StepResult:
         outcome = _attempt(env, definition, step, attempt)
         if outcome.status is StepStatus.SUCCESS:
             break
-        retryable = isinstance(outcome.exception, policy.retry_on)
+        # A failed blocking check is about the data, not a transient error: not retried.
+        retryable = isinstance(outcome.exception, policy.retry_on) and not isinstance(
+            outcome.exception, CheckFailed
+        )
         if attempt > policy.max_retries or not retryable or env.cancel.is_set():
             break
         delay = policy.delay_before(attempt)
@@ -167,10 +172,18 @@ def _attempt(env: StepEnvironment, definition: AssetDef, step: PlanStep, attempt
         _warehouse_factory=warehouse_for_context,
     )
     value: Any = None
+    checked: list[CheckRecord] = []
     try:
         # Inside the try: a warehouse that stays locked fails this step, not the run.
         con = env.warehouse.cursor() if uses_warehouse else _SCRATCH.cursor()
         value = _call(env, definition, step.partition, context, con, lineage)
+        checks = [c for c in env.graph.checks if c.asset == definition.name]
+        value, checked = audit(
+            checks, definition, step.partition, value, con, materialization_id, env.run_id
+        )
+        for result in checked:
+            if not result.passed:  # a warning: recorded with the data, shown by `logs`
+                logger.warning("check %s failed: %s", result.check_name, outcome_of(result))
         stored = io_manager_for(definition, warehouse=env.warehouse, data_dir=env.data_dir).store(
             definition, step.partition, value, con
         )
@@ -178,6 +191,8 @@ def _attempt(env: StepEnvironment, definition: AssetDef, step: PlanStep, attempt
         if isinstance(exc, KeyboardInterrupt | SystemExit):
             raise
         error = f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, CheckFailed):
+            error, checked = str(exc), list(exc.records)
         record = MaterializationRecord(
             id=materialization_id,
             run_id=env.run_id,
@@ -192,7 +207,9 @@ def _attempt(env: StepEnvironment, definition: AssetDef, step: PlanStep, attempt
             error=error,
             traceback="".join(traceback.format_exception(exc)),
         )
-        env.recorder.add(materializations=[record], logs=_logs(handler, materialization_id))
+        env.recorder.add(
+            materializations=[record], logs=_logs(handler, materialization_id), checks=checked
+        )
         return _Outcome(StepStatus.FAILED, materialization_id, error=error, exception=exc)
     finally:
         if con is not None:
@@ -218,7 +235,10 @@ def _attempt(env: StepEnvironment, definition: AssetDef, step: PlanStep, attempt
         inputs_version=env.graph.inputs_version(definition.name),
     )
     env.recorder.add(
-        materializations=[record], lineage=lineage, logs=_logs(handler, materialization_id)
+        materializations=[record],
+        lineage=lineage,
+        logs=_logs(handler, materialization_id),
+        checks=checked,
     )
     env.latest.set((definition.name, step.partition), materialization_id, data_version)
     return _Outcome(StepStatus.SUCCESS, materialization_id, data_version=data_version)

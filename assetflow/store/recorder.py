@@ -21,6 +21,7 @@ from datetime import datetime
 from types import TracebackType
 
 from assetflow.records import (
+    CheckRecord,
     LineageRecord,
     LogRecord,
     MaterializationRecord,
@@ -44,10 +45,12 @@ class _Batch:
     runs_started: list[RunRecord] = field(default_factory=list)
     runs_ended: list[tuple[str, RunStatus, datetime]] = field(default_factory=list)
     heartbeats: list[tuple[str, datetime]] = field(default_factory=list)
+    checks: list[CheckRecord] = field(default_factory=list)
 
     def __len__(self) -> int:
         return (
-            len(self.materializations)
+            len(self.checks)
+            + len(self.materializations)
             + len(self.lineage)
             + len(self.logs)
             + len(self.runs_started)
@@ -63,6 +66,7 @@ class _Batch:
         self.runs_started.extend(later.runs_started)
         self.runs_ended.extend(later.runs_ended)
         self.heartbeats.extend(later.heartbeats)
+        self.checks.extend(later.checks)
 
     def write(self, store: StateStore) -> None:
         """Append the whole batch to ``store`` in one transaction."""
@@ -73,6 +77,7 @@ class _Batch:
             self.runs_started,
             self.runs_ended,
             heartbeats=self.heartbeats[-1:],  # the latest beat says it all
+            checks=self.checks,
         )
 
 
@@ -132,12 +137,18 @@ class Recorder:
         logs: Sequence[LogRecord] = (),
         runs_started: Sequence[RunRecord] = (),
         runs_ended: Sequence[tuple[str, RunStatus, datetime]] = (),
+        checks: Sequence[CheckRecord] = (),
     ) -> None:
         """Queue records for the next write (the groups of :meth:`StateStore.append`)."""
         if self._closed:
             raise RuntimeError(f"the recorder of {self.store.path} is closed")
         batch = _Batch(
-            list(materializations), list(lineage), list(logs), list(runs_started), list(runs_ended)
+            list(materializations),
+            list(lineage),
+            list(logs),
+            list(runs_started),
+            list(runs_ended),
+            checks=list(checks),
         )
         with self._pending_lock:
             self._pending.extend(batch)

@@ -161,8 +161,8 @@ def _v4_schedules_and_alerts(connection: duckdb.DuckDBPyConnection) -> None:
     ``schedule_ticks``: one row per schedule tick that a scheduler claimed; the primary key
     makes "a tick is never run twice" hold across schedulers (the second insert fails).
     ``alert_deliveries``: every attempt to tell a sink, append-only. ``alert_incidents``: the
-    open freshness violations (one alert per violation, a ``recovered`` alert when it clears);
-    a cache of what was alerted, derived from the deliveries' intent.
+    freshness violations, one row per violation (one alert when it opens, a ``recovered`` alert
+    when it clears); rows are only ever added and resolved.
     """
     connection.execute(
         """
@@ -194,14 +194,36 @@ def _v4_schedules_and_alerts(connection: duckdb.DuckDBPyConnection) -> None:
             body JSON
         );
         CREATE TABLE alert_incidents (
-            dedup_key VARCHAR PRIMARY KEY,
+            dedup_key VARCHAR NOT NULL,  -- at most one open (resolved_at NULL) per key
             event VARCHAR NOT NULL,  -- 'freshness'
             asset VARCHAR NOT NULL,
             partition VARCHAR,
             opened_at TIMESTAMPTZ NOT NULL,
             resolved_at TIMESTAMPTZ,
-            detail VARCHAR
+            detail VARCHAR,
+            PRIMARY KEY (dedup_key, opened_at)  -- a key violated again opens a new row
         );
+        """
+    )
+
+
+def _v5_checks(connection: duckdb.DuckDBPyConnection) -> None:
+    """Data quality check results, append-only: one row per check per checked partition."""
+    connection.execute(
+        """
+        CREATE TABLE check_results (
+            asset VARCHAR NOT NULL,
+            partition VARCHAR NOT NULL,
+            check_name VARCHAR NOT NULL,
+            blocking BOOLEAN NOT NULL,
+            passed BOOLEAN NOT NULL,
+            checked_at TIMESTAMPTZ NOT NULL,
+            materialization_id BIGINT,  -- the attempt (or stored success) whose data it read
+            run_id VARCHAR,  -- NULL for `assetflow check` on stored data
+            metadata JSON,
+            error VARCHAR,  -- the check's own exception, if it raised
+            description VARCHAR
+        )
         """
     )
 
@@ -213,6 +235,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _v2_screening,
     _v3_leases,
     _v4_schedules_and_alerts,
+    _v5_checks,
 )
 
 

@@ -21,6 +21,7 @@ from assetflow.errors import StateError
 from assetflow.planner.screen import ScreenSpec
 from assetflow.records import (
     BackfillRecord,
+    CheckRecord,
     LineageRecord,
     LogRecord,
     MaterializationRecord,
@@ -31,6 +32,7 @@ from assetflow.records import (
     utcnow,
 )
 from assetflow.store import backfills as _backfills
+from assetflow.store import checks as _checks
 from assetflow.store import history, liveness, screening
 from assetflow.store import leases as _leases
 from assetflow.store.codec import (
@@ -170,6 +172,7 @@ class StateStore:
         runs_started: Sequence[RunRecord] = (),
         runs_ended: Sequence[tuple[str, RunStatus, datetime]] = (),
         heartbeats: Sequence[tuple[str, datetime]] = (),
+        checks: Sequence[CheckRecord] = (),
     ) -> None:
         """Record a batch in one transaction, and fold its attempts into the status cache.
 
@@ -177,7 +180,10 @@ class StateStore:
         whole run. A success updates its partition's last success and last attempt, a failure
         its last attempt and error; a skipped step changes no status.
         """
-        if not (materializations or lineage or logs or runs_started or runs_ended or heartbeats):
+        if (
+            not (materializations or lineage or logs or runs_started or runs_ended or heartbeats)
+            and not checks
+        ):
             return
         # Convert before opening, so that a bad record fails without touching the file.
         run_rows = [run_row(run) for run in runs_started]
@@ -201,6 +207,7 @@ class StateStore:
                 _leases.release_steps(connection, "batch")
                 connection.execute("DROP TABLE batch")
             insert_rows(connection, "logs", LOG_COLUMNS, log_rows)
+            _checks.insert_checks(connection, checks)
             for run_id, at in heartbeats:
                 connection.execute(
                     "UPDATE runs SET heartbeat_at = ? WHERE run_id = ? AND status = 'running'",
@@ -217,6 +224,16 @@ class StateStore:
                     [list(column) for column in zip(*ended, strict=True)],
                 )
                 _leases.release_runs(connection, [run_id for run_id, _, _ in ended])
+
+    def latest_checks(self, assets: Iterable[str] | None = None) -> list[CheckRecord]:
+        """Each (asset, check)'s most recent result, by asset and check name."""
+        with self._reading() as connection:
+            return _checks.latest_checks(connection, assets)
+
+    def failing_checks(self, assets: Iterable[str] | None = None) -> list[CheckRecord]:
+        """Failed checks on the data partitions hold now (their last success's results)."""
+        with self._reading() as connection:
+            return _checks.failing_checks(connection, assets)
 
     def start_run(self, run: RunRecord) -> None:
         """Record that ``run`` started."""

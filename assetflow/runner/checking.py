@@ -1,0 +1,300 @@
+"""Data quality checks on a partition's data: write, audit, publish.
+
+Inside a step the checks run on the value the asset just returned, *before* the IO manager
+stores it: a failed blocking check fails the step (error ``check_failed: NAME``) and the
+partition's previous data stays in place untouched; a failed non-blocking check is recorded as
+a warning and the data is published. ``assetflow check`` runs the same checks on stored data.
+
+A value that can be read only once (an Arrow stream, a DuckDB relation whose query is not
+deterministic) is read into an Arrow table first, so that the checks and the store see the
+same rows.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import duckdb
+
+from assetflow.assets import AssetDef
+from assetflow.checks import BuiltinCheck, CheckDef, CheckResult
+from assetflow.context import Output
+from assetflow.io.values import registered
+from assetflow.records import CheckRecord, utcnow
+
+__all__ = ["CheckFailed", "StagedValue", "audit", "evaluate_checks", "outcome_of", "stage"]
+
+
+class CheckFailed(Exception):
+    """A blocking check failed: the step fails and the new data is not stored."""
+
+    def __init__(self, failed: Sequence[CheckRecord], records: Sequence[CheckRecord]) -> None:
+        self.failed = tuple(failed)
+        self.records = tuple(records)  # every check's result, recorded with the failure
+        details = "; ".join(_describe(record) for record in failed)
+        super().__init__(details)
+
+
+def _describe(record: CheckRecord) -> str:
+    detail = outcome_of(record)
+    return f"check_failed: {record.check_name}" + (f" ({detail})" if detail else "")
+
+
+def outcome_of(record: CheckRecord) -> str:
+    """What a check found, in a few words: its error or its metadata."""
+    return record.error or ", ".join(f"{k}={v}" for k, v in sorted(record.metadata.items()))
+
+
+@dataclass(frozen=True)
+class StagedValue:
+    """The value to store (same type as returned, Output kept) and its data for the checks."""
+
+    to_store: Any
+    data: Any  # None when the asset returned nothing to check
+
+
+def stage(value: Any) -> StagedValue:
+    """Make ``value`` safe to read twice (checks, then the store)."""
+    inner = value.value if isinstance(value, Output) else value
+    if inner is None:
+        return StagedValue(value, None)
+    readable = _read_once(inner)
+    if readable is inner:
+        return StagedValue(value, inner)
+    staged = replace(value, value=readable) if isinstance(value, Output) else readable
+    return StagedValue(staged, readable)
+
+
+def _read_once(inner: Any) -> Any:
+    if isinstance(inner, duckdb.DuckDBPyRelation):
+        return arrow_table(inner)  # evaluated once, here
+    import sys
+
+    pa = sys.modules.get("pyarrow")
+    if pa is not None and isinstance(inner, pa.RecordBatchReader):
+        return inner.read_all()
+    return inner
+
+
+def arrow_table(relation: duckdb.DuckDBPyRelation) -> Any:
+    """The relation's rows as one Arrow table (``arrow()`` gives a one-shot reader in DuckDB
+    2.x and a table before)."""
+    result = relation.arrow()
+    read_all = getattr(result, "read_all", None)
+    return read_all() if read_all is not None else result
+
+
+def audit(
+    checks: Sequence[CheckDef],
+    definition: AssetDef,
+    partition: str,
+    value: Any,
+    con: duckdb.DuckDBPyConnection,
+    materialization_id: int,
+    run_id: str,
+) -> tuple[Any, list[CheckRecord]]:
+    """Run a step's checks on the value before it is stored (write, audit, publish).
+
+    Returns the value to store and the check results; raises CheckFailed when a blocking
+    check fails, so that nothing is stored.
+    """
+    if not checks:
+        return value, []
+    staged = stage(value)
+    if staged.data is None:  # nothing returned: nothing new to check
+        return staged.to_store, []
+    records = evaluate_checks(
+        checks,
+        definition,
+        partition,
+        staged.data,
+        con,
+        materialization_id=materialization_id,
+        run_id=run_id,
+    )
+    blocking = [r for r in records if r.blocking and not r.passed]
+    if blocking:
+        raise CheckFailed(blocking, records)
+    return staged.to_store, records
+
+
+def evaluate_checks(
+    checks: Sequence[CheckDef],
+    definition: AssetDef,
+    partition: str,
+    data: Any,
+    con: duckdb.DuckDBPyConnection,
+    *,
+    materialization_id: int | None,
+    run_id: str | None,
+) -> list[CheckRecord]:
+    """Run ``checks`` on ``data`` (one partition of ``definition``); one record per check.
+
+    A check that raises is a failed check whose ``error`` says why; it never escapes.
+    """
+    records: list[CheckRecord] = []
+    # Their own cursor: a check may leave a result half read, which would block the store.
+    con = con.cursor()
+    try:
+        records = _evaluate_on(con, checks, definition, partition, data, materialization_id, run_id)
+    finally:
+        con.close()
+    return records
+
+
+def _evaluate_on(
+    con: duckdb.DuckDBPyConnection,
+    checks: Sequence[CheckDef],
+    definition: AssetDef,
+    partition: str,
+    data: Any,
+    materialization_id: int | None,
+    run_id: str | None,
+) -> list[CheckRecord]:
+    records: list[CheckRecord] = []
+    with registered(con, data, definition, partition) as name:
+        relation = _relation_for_checks(con.sql(f"SELECT * FROM {name}"))
+        for check_def in checks:
+            passed, metadata, error = _run_one(check_def, relation, name, con)
+            records.append(
+                CheckRecord(
+                    asset=definition.name,
+                    partition=partition,
+                    check_name=check_def.name,
+                    blocking=check_def.blocking,
+                    passed=passed,
+                    checked_at=utcnow(),
+                    materialization_id=materialization_id,
+                    run_id=run_id,
+                    metadata=metadata,
+                    error=error,
+                    description=check_def.description
+                    or (check_def.builtin.text if check_def.builtin else ""),
+                )
+            )
+    return records
+
+
+def _relation_for_checks(relation: duckdb.DuckDBPyRelation) -> Any:
+    """The relation a check function receives: DuckDB's own, or, with a DuckDB whose
+    relations dropped ``fetchone()`` (2.x), one that still has it (the documented idiom
+    ``orders.filter(...).count("*").fetchone()[0]`` keeps working)."""
+    try:
+        relation.fetchone  # noqa: B018 (probing the API)
+    except AttributeError:
+        return _FetchingRelation(relation)
+    return relation
+
+
+class _FetchingRelation:
+    """A DuckDB relation with ``fetchone()``; relations derived from it keep it too."""
+
+    def __init__(self, relation: duckdb.DuckDBPyRelation) -> None:
+        self._relation = relation
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        rows = self._relation.limit(1).fetchall()
+        return rows[0] if rows else None
+
+    def __getattr__(self, name: str) -> Any:
+        found = getattr(self._relation, name)
+        if not callable(found):
+            return found
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            args = tuple(a._relation if isinstance(a, _FetchingRelation) else a for a in args)
+            result = found(*args, **kwargs)
+            if isinstance(result, duckdb.DuckDBPyRelation):
+                return _FetchingRelation(result)
+            return result
+
+        return call
+
+    def __repr__(self) -> str:
+        return repr(self._relation)
+
+
+def _run_one(
+    check_def: CheckDef, relation: Any, name: str, con: Any
+) -> tuple[bool, dict[str, Any], str | None]:
+    try:
+        if check_def.builtin is not None:
+            return (*_builtin(check_def.builtin, name, con), None)
+        assert check_def.fn is not None
+        outcome = check_def.fn(relation)
+    except Exception as exc:
+        last = traceback.extract_tb(exc.__traceback__)[-1:]
+        where = f" at {last[0].filename}:{last[0].lineno}" if last else ""
+        return False, {}, f"{type(exc).__name__}: {exc}{where}"
+    if isinstance(outcome, CheckResult):
+        return bool(outcome.passed), dict(outcome.metadata), None
+    if isinstance(outcome, bool):
+        return outcome, {}, None
+    kind = type(outcome).__name__
+    return False, {}, f"returned {kind}; a check returns a bool or a CheckResult"
+
+
+def _builtin(check: BuiltinCheck, name: str, con: Any) -> tuple[bool, dict[str, Any]]:
+    run: Callable[..., tuple[bool, dict[str, Any]]] = _BUILTINS[check.kind]
+    return run(con, name, *check.args, **dict(check.kwargs))
+
+
+def _column(column: str) -> str:
+    return '"' + str(column).replace('"', '""') + '"'
+
+
+def _scalar(con: Any, sql: str, params: list[Any] | None = None) -> Any:
+    rows = con.execute(sql, params or []).fetchall()
+    return rows[0][0] if rows else None
+
+
+def _not_null(con: Any, name: str, column: str) -> tuple[bool, dict[str, Any]]:
+    nulls = _scalar(con, f"SELECT count(*) FROM {name} WHERE {_column(column)} IS NULL")
+    return nulls == 0, {"null_count": int(nulls)}
+
+
+def _unique(con: Any, name: str, *columns: str) -> tuple[bool, dict[str, Any]]:
+    keys = ", ".join(_column(c) for c in columns)
+    duplicated = _scalar(
+        con, f"SELECT count(*) FROM (SELECT {keys} FROM {name} GROUP BY ALL HAVING count(*) > 1)"
+    )
+    return duplicated == 0, {"duplicated_keys": int(duplicated)}
+
+
+def _accepted_values(
+    con: Any, name: str, column: str, values: Sequence[Any]
+) -> tuple[bool, dict[str, Any]]:
+    col = _column(column)
+    rows = con.execute(
+        f"SELECT {col}, count(*) FROM {name} WHERE {col} IS NOT NULL"
+        f" AND {col} NOT IN (SELECT UNNEST(?)) GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 5",
+        [list(values)],
+    ).fetchall()
+    unexpected = _scalar(
+        con,
+        f"SELECT count(*) FROM {name} WHERE {col} IS NOT NULL AND {col} NOT IN (SELECT UNNEST(?))",
+        [list(values)],
+    )
+    metadata: dict[str, Any] = {"unexpected_count": int(unexpected)}
+    if rows:
+        metadata["unexpected_values"] = [str(value) for value, _ in rows]
+    return unexpected == 0, metadata
+
+
+def _row_count(
+    con: Any, name: str, min: int | None = None, max: int | None = None
+) -> tuple[bool, dict[str, Any]]:
+    rows = int(_scalar(con, f"SELECT count(*) FROM {name}"))
+    passed = (min is None or rows >= min) and (max is None or rows <= max)
+    return passed, {"row_count": rows}
+
+
+_BUILTINS: dict[str, Callable[..., tuple[bool, dict[str, Any]]]] = {
+    "not_null": _not_null,
+    "unique": _unique,
+    "accepted_values": _accepted_values,
+    "row_count": _row_count,
+}
