@@ -20,6 +20,7 @@ from assetflow.planner.status import StatusEvaluator, StatusResult
 from assetflow.planner.targets import Targets, resolve_targets
 from assetflow.records import (
     PartitionStatus,
+    ReasonKind,
     RunKind,
     RunRecord,
     RunStatus,
@@ -184,13 +185,16 @@ def status_counts(project: Project, scope: Scope, now: datetime | None = None) -
 
 def count_statuses(assets: Sequence[str], results: Iterable[StatusResult]) -> list[Any]:
     """``status --json`` records over ``results``: ``{"asset", "counts": {status: n},
-    "partitions": n, "last_materialized_at"}`` per asset of ``assets``."""
+    "partitions": n, "last_materialized_at", "overdue"}`` per asset of ``assets``."""
     counts: dict[str, dict[str, int]] = {
         name: {status.value: 0 for status in PartitionStatus} for name in assets
     }
     last: dict[str, datetime] = {}
+    overdue: set[str] = set()
     for result in results:
         counts[result.asset][result.status.value] += 1
+        if any(reason.kind == ReasonKind.OVERDUE for reason in result.reasons):
+            overdue.add(result.asset)
         at = result.last_materialized_at
         if at is not None and (result.asset not in last or at > last[result.asset]):
             last[result.asset] = at
@@ -200,6 +204,7 @@ def count_statuses(assets: Sequence[str], results: Iterable[StatusResult]) -> li
             "counts": counts[name],
             "partitions": sum(counts[name].values()),
             "last_materialized_at": last[name].isoformat() if name in last else None,
+            "overdue": name in overdue,  # a freshness policy is violated
         }
         for name in assets
     ]
@@ -246,11 +251,14 @@ def execute(
     extra_arguments: dict[str, Any] | None = None,
     snapshot: StateSnapshot | None = None,
     cancel: threading.Event | None = None,
+    since: datetime | None = None,
 ) -> RunResult:
     """Run a plan and record it; raises RunCancelled (with the recorded result) on Ctrl-C.
 
     ``snapshot`` is the history the plan was made from (read again if not given). Setting
-    ``cancel`` (from another thread) stops the run as Ctrl-C does.
+    ``cancel`` (from another thread) stops the run as Ctrl-C does. ``since`` is the real time
+    the plan's history was read (default ``plan.created_at``; the scheduler plans at a tick's
+    time, which may differ): successes other runs record after it count as done elsewhere.
     """
     from assetflow import __version__
     from assetflow.io import Warehouse
@@ -305,7 +313,7 @@ def execute(
         try:
             # Claimed after the run is recorded, so that no claim names an unknown run.
             steps = [step.node for step in plan.steps]
-            leases = LeaseKeeper(store, run.run_id, steps, plan.created_at)
+            leases = LeaseKeeper(store, run.run_id, steps, since or plan.created_at)
             result = PlanRunner(env, plan, options, observer, leases).run()
             status = result.status
         except (RunCancelled, KeyboardInterrupt):  # KeyboardInterrupt: a forced stop
@@ -317,7 +325,25 @@ def execute(
                 recorder.close()
             finally:
                 _close_warehouse(warehouse)
+    if result.failed and config.alerts:
+        _alert_failure(project, result)
     return replace(result, backfill_id=backfill_id)
+
+
+def _alert_failure(project: Project, result: RunResult) -> None:
+    """Tell the ``failure`` sinks about a run with failed steps, once it is recorded.
+
+    Bounded in time by the delivery policy; a sink that cannot be reached is recorded as a
+    failed delivery and never changes the run's outcome.
+    """
+    try:
+        from assetflow.alerts import notify_run
+
+        notify_run(project, result)
+    except Exception as exc:
+        import logging
+
+        logging.getLogger("assetflow").warning("failure alerts not sent: %s", exc)
 
 
 def _close_warehouse(warehouse: Any) -> None:

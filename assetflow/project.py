@@ -18,6 +18,7 @@ from assetflow.planner.plan import Plan
 from assetflow.planner.status import StatusResult
 from assetflow.records import CheckRecord, utcnow
 from assetflow.runner.results import RunObserver, RunResult
+from assetflow.scheduling.schedules import ScheduleSpec, collect_schedules
 from assetflow.selection import select
 
 Selection = str | Sequence[str] | None
@@ -144,6 +145,13 @@ class Project:
         return [
             self.describe_asset(name, now, schedules) for name in self.select(selection, exclude)
         ]
+
+    def schedules(self) -> list[ScheduleSpec]:
+        """Every schedule: the ``[schedules.NAME]`` tables, then each asset's own ``schedule=``
+        (named ``asset:NAME``); see :mod:`assetflow.scheduling`."""
+        return collect_schedules(
+            self.config.schedules, list(self.assets.values()), self.config.project.timezone
+        )
 
     # -- history, plans and runs (see assetflow.operations) -----------------------------------
 
@@ -383,6 +391,44 @@ class Project:
     def prune(self, before: datetime) -> dict[str, int]:
         """Delete history of runs that ended before ``before`` (statuses stay the same)."""
         return operations.prune(self, before)
+
+    def rerun_failed(
+        self,
+        run_id: str,
+        *,
+        workers: int | None = None,
+        observer: RunObserver | None = None,
+    ) -> RunResult:
+        """Materialize again the partitions whose last attempt in run ``run_id`` failed (and
+        what they need upstream that is not fresh, as ``materialize`` does); those made fresh
+        since are left alone. RunError if the run has no failed step."""
+        from assetflow.planner.plan import build_plan
+        from assetflow.planner.targets import Targets
+
+        record, attempts = self.run(run_id)
+        last = {(a.asset, a.partition): a.status for a in attempts}
+        failed = {node for node, status in last.items() if status == "failed"}
+        if not failed:
+            raise RunError(f"run {record.run_id} has no failed step to re-run")
+        groups = [
+            (name, sorted(p for a, p in failed if a == name))
+            for name in self.graph.topological_order()
+            if any(a == name for a, _ in failed)
+        ]
+        nodes = Targets(groups)
+        moment = utcnow()
+        evaluator = operations.evaluator(self, moment, include=nodes)
+        plan = operations.with_estimates(self, build_plan(self.graph, evaluator, nodes))
+        scope = operations.Scope(tuple(name for name, _ in groups))
+        return operations.execute(
+            self,
+            plan,
+            scope,
+            workers=workers,
+            observer=observer,
+            extra_arguments={"rerun_of": record.run_id},
+            snapshot=evaluator.snapshot,
+        )
 
 
 def _scope(

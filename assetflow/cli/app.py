@@ -173,4 +173,11 @@ def partitions_command(
 
 
 # Register the commands defined in other modules (they import this one for `app`).
-from assetflow.cli import check_commands, history_commands, run_commands  # noqa: E402, F401
+from assetflow.cli import (  # noqa: E402, F401
+    alert_commands,
+    check_commands,
+    history_commands,
+    run_commands,
+    schedule_commands,
+    ui_command,
+)

@@ -38,9 +38,16 @@ def render_status_counts(records: Sequence[dict[str, Any]]) -> str:
                 *(str(c[s]) for s in STATUS_ORDER),
                 str(record["partitions"]),
                 (record["last_materialized_at"] or "-")[:19].replace("T", " "),
+                "overdue" if record.get("overdue") else "-",
             ]
         )
-    headers = ["ASSET", *(s.upper() for s in STATUS_ORDER), "TOTAL", "LAST MATERIALIZED (UTC)"]
+    headers = [
+        "ASSET",
+        *(s.upper() for s in STATUS_ORDER),
+        "TOTAL",
+        "LAST MATERIALIZED (UTC)",
+        "FRESHNESS",
+    ]
     return table(headers, rows) if rows else "no assets selected"
 
 

@@ -33,7 +33,11 @@ def prune(connection: duckdb.DuckDBPyConnection, before: datetime) -> dict[str, 
         {"before": utc(before)},
     )
     deleted: dict[str, int] = {}
-    for table, column in (("logs", "materialization_id"), ("lineage", "materialization_id")):
+    for table, column in (
+        ("logs", "materialization_id"),
+        ("lineage", "materialization_id"),
+        ("check_results", "materialization_id"),
+    ):
         deleted[table] = _count(
             connection.execute(f"DELETE FROM {table} WHERE {column} IN (SELECT id FROM doomed)")
         )

@@ -31,10 +31,12 @@ from assetflow.records import (
     this_host,
     utcnow,
 )
+from assetflow.store import alerts as _alerts
 from assetflow.store import backfills as _backfills
 from assetflow.store import checks as _checks
 from assetflow.store import history, liveness, screening
 from assetflow.store import leases as _leases
+from assetflow.store import ticks as _ticks
 from assetflow.store.codec import (
     LINEAGE_COLUMNS,
     LOG_COLUMNS,
@@ -513,6 +515,66 @@ class StateStore:
         with self._reading() as connection:
             found = _backfills.backfills(connection, limit)
             return [self._backfill_now(connection, record) for record in found]
+
+    # --- schedule ticks (see assetflow.store.ticks) ---------------------------------------------
+
+    def claim_tick(
+        self, schedule: str, tick: datetime, claimed_by: str, coalesced: int = 0
+    ) -> bool:
+        """Claim one tick of a schedule; False if another scheduler claimed it first."""
+        with self._writing() as connection:
+            return _ticks.claim_tick(connection, schedule, tick, utcnow(), claimed_by, coalesced)
+
+    def finish_tick(
+        self,
+        schedule: str,
+        tick: datetime,
+        status: str,
+        run_id: str | None = None,
+        detail: str | None = None,
+    ) -> None:
+        """Record what a claimed tick did (its run and that run's status, or why none)."""
+        with self._writing() as connection:
+            _ticks.finish_tick(connection, schedule, tick, status, run_id, detail)
+
+    def last_ticks(self) -> dict[str, datetime]:
+        """The latest claimed tick of each schedule."""
+        with self._reading() as connection:
+            return _ticks.last_ticks(connection)
+
+    def ticks(self, schedule: str | None = None, limit: int = 100) -> list[_ticks.TickRecord]:
+        """Claimed ticks, newest first."""
+        with self._reading() as connection:
+            return _ticks.ticks(connection, schedule, limit)
+
+    # --- alerts (see assetflow.store.alerts) ----------------------------------------------------
+
+    def record_delivery(self, record: _alerts.DeliveryRecord) -> int:
+        """Append one alert delivery; returns its id."""
+        with self._writing() as connection:
+            return _alerts.record_delivery(connection, record)
+
+    def deliveries(
+        self, limit: int = 100, event: str | None = None
+    ) -> list[_alerts.DeliveryRecord]:
+        """The newest alert deliveries first."""
+        with self._reading() as connection:
+            return _alerts.deliveries(connection, limit, event)
+
+    def open_incident(self, incident: _alerts.IncidentRecord) -> bool:
+        """Open an alert incident unless its dedup key is open; returns whether it opened."""
+        with self._writing() as connection:
+            return _alerts.open_incident(connection, incident)
+
+    def resolve_incident(self, dedup_key: str, at: datetime) -> bool:
+        """Resolve the open incident with this dedup key; returns whether one was open."""
+        with self._writing() as connection:
+            return _alerts.resolve_incident(connection, dedup_key, at)
+
+    def open_incidents(self, event: str | None = None) -> list[_alerts.IncidentRecord]:
+        """The open alert incidents, oldest first."""
+        with self._reading() as connection:
+            return _alerts.open_incidents(connection, event)
 
     @staticmethod
     def _backfill_now(

@@ -228,7 +228,13 @@ def test_prune_keeps_last_successes_and_attempts_so_statuses_do_not_change(
 
     # first and replaced were superseded by the newer run; gone by its own retry; the run
     # only_old keeps its row because its retry is b[p1]'s last success.
-    assert deleted == {"logs": 1, "lineage": 1, "materializations": 3, "runs": 0}
+    assert deleted == {
+        "logs": 1,
+        "lineage": 1,
+        "check_results": 0,
+        "materializations": 3,
+        "runs": 0,
+    }
     assert store.snapshot() == before == store.snapshot_from_history()
     assert store.materialization(first.id) is None
     assert store.materialization(kept_failure.id) == kept_failure
@@ -245,7 +251,13 @@ def test_prune_keeps_last_successes_and_attempts_so_statuses_do_not_change(
         + [make_m(newer.run_id, "b", "p1", start=125)]
     )
     deleted = store.prune(T0 + timedelta(seconds=105))
-    assert deleted == {"logs": 1, "lineage": 0, "materializations": 3, "runs": 2}
+    assert deleted == {
+        "logs": 1,
+        "lineage": 0,
+        "check_results": 0,
+        "materializations": 3,
+        "runs": 2,
+    }
     assert {s.run.run_id for s in store.runs()} == {newer.run_id, running.run_id}
 
 

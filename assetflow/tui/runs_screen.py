@@ -1,0 +1,224 @@
+"""The Runs screen (live and past runs with progress) and one run's steps and failures."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.widgets import DataTable, Static
+
+from assetflow.tui.base import DataScreen
+from assetflow.tui.theme import styled
+from assetflow.views.format import ago, duration, progress_bar
+from assetflow.views.runs import (
+    RunDetail,
+    RunRow,
+    RunsView,
+    Step,
+    load_run,
+    load_runs,
+    load_step_logs,
+    step_text,
+)
+
+
+def _progress(row: RunRow) -> Text:
+    text = Text(progress_bar(row.done, row.total), style="cyan" if row.live else "")
+    failed = row.counts.get("failed", 0)
+    text.append(f" {row.done}/{row.total}")
+    if failed:
+        text.append(f" {failed}✗", style="bold red")
+    return text
+
+
+def _confirm_rerun(screen: DataScreen, row: RunRow | None) -> None:
+    from assetflow.tui.dialogs import ConfirmDialog
+
+    if row is None:
+        return
+    failed = row.counts.get("failed", 0)
+    if not failed:
+        screen.notify(f"run {row.run_id} has no failed step", severity="warning")
+        return
+    question = f"Re-run the {failed} failed step{'s' if failed > 1 else ''} of run {row.run_id}?"
+
+    def answered(yes: bool | None) -> None:
+        if yes:
+            screen.af.start_action(["run", "rerun", row.run_id], f"re-run of {row.run_id}")
+
+    screen.app.push_screen(ConfirmDialog(question), answered)
+
+
+class RunsScreen(DataScreen):
+    TITLE_TEXT = "Runs"
+    HELP_TEXT = "Newest first. A live run's bar counts the steps done of its plan."
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "open", "Open"),
+        Binding("r", "rerun", "Re-run failed"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.view: RunsView | None = None
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_top()
+        table: DataTable[str | Text] = DataTable(cursor_type="row", id="runs")
+        for label, width in (
+            ("Run", 22),
+            ("Kind", 11),
+            ("Status", 9),
+            ("Progress", 22),
+            ("Started", 8),
+            ("Took", 6),
+            ("Selection", 30),
+        ):
+            table.add_column(label, width=width, key=label)
+        yield table
+        yield from self.compose_bottom()
+
+    def load(self) -> RunsView:
+        return load_runs(self.af.project)
+
+    def show(self, data: RunsView) -> None:
+        self.view = data
+        now = self.af.now()
+        table = self.query_one("#runs", DataTable)
+        selected = self.selected_run()
+        table.clear()
+        for row in data.rows:
+            table.add_row(
+                row.run_id,
+                row.kind,
+                styled(row.status, row.status),
+                _progress(row),
+                ago(now, row.started_at).replace(" ago", ""),
+                Text(duration(row.took_s(now)), justify="right"),
+                row.selection,
+                key=row.run_id,
+            )
+        if selected is not None and any(r.run_id == selected.run_id for r in data.rows):
+            table.move_cursor(row=table.get_row_index(selected.run_id))
+        self.set_status(f"{len(data.rows)} recent runs  │  {data.live} in progress")
+
+    def selected_run(self) -> RunRow | None:
+        table = self.query_one("#runs", DataTable)
+        if not table.row_count or self.view is None:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return next((row for row in self.view.rows if row.run_id == key), None)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_open()
+
+    def action_open(self) -> None:
+        row = self.selected_run()
+        if row is not None:
+            self.app.push_screen(RunScreen(row.run_id))
+
+    def action_rerun(self) -> None:
+        _confirm_rerun(self, self.selected_run())
+
+
+class RunScreen(DataScreen):
+    """One run: its steps (failed first to catch the eye) and the selected step's detail."""
+
+    TITLE_TEXT = "Run"
+    HELP_TEXT = "Move through the steps; the pane below shows attempts, traceback and logs."
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("r", "rerun", "Re-run failed"),
+    ]
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__()
+        self.run_id = run_id
+        self.detail: RunDetail | None = None
+
+    def title_text(self) -> str:
+        return f"{super().title_text()} {self.run_id}"
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_top()
+        table: DataTable[str | Text] = DataTable(cursor_type="row", id="steps")
+        for label, width in (("Step", 32), ("Status", 8), ("Tries", 5), ("Took", 6), ("Note", 40)):
+            table.add_column(label, width=width, key=label)
+        yield table
+        with VerticalScroll(id="step-box"):
+            yield Static("", id="step", markup=False)
+        yield from self.compose_bottom()
+
+    def load(self) -> RunDetail:
+        return load_run(self.af.project, self.run_id)
+
+    def show(self, data: RunDetail) -> None:
+        first_load = self.detail is None
+        self.detail = data
+        now = self.af.now()
+        run = data.run
+        table = self.query_one("#steps", DataTable)
+        selected = self.selected_step()
+        table.clear()
+        for i, step in enumerate(data.steps):
+            table.add_row(
+                styled(step.label, step.status),
+                styled(step.status, step.status),
+                Text(str(step.tries), justify="right"),
+                Text(duration(step.duration_s), justify="right"),
+                step.note,
+                key=str(i),
+            )
+        labels = [s.label for s in data.steps]
+        if selected is not None and selected.label in labels:
+            table.move_cursor(row=labels.index(selected.label))
+        elif first_load and data.failed:
+            table.move_cursor(row=data.steps.index(data.failed[0]))
+        counts = " · ".join(f"{n} {s}" for s, n in sorted(run.counts.items()))
+        self.set_status(
+            f"{run.kind} {run.selection}  │  {run.status}  │  {counts or 'no steps yet'}"
+            f"  │  took {duration(run.took_s(now))}"
+        )
+        self._show_step()
+
+    def selected_step(self) -> Step | None:
+        table = self.query_one("#steps", DataTable)
+        if not table.row_count or self.detail is None:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return self.detail.steps[int(key)] if key is not None else None
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_step()
+
+    def _show_step(self) -> None:
+        step = self.selected_step()
+        if step is None:
+            return
+
+        def fetch() -> None:
+            try:
+                logs = load_step_logs(self.af.project, self.run_id, step)
+            except Exception as exc:
+                logs = [f"cannot read the logs: {exc}"]
+            self.app.call_from_thread(self._show_text, step, logs)
+
+        self.run_worker(fetch, thread=True, group="step", exit_on_error=False)
+
+    def _show_text(self, step: Step, logs: list[str]) -> None:
+        current = self.selected_step()
+        if current is None or current.label != step.label:
+            return
+        lines = step_text(step, logs)
+        text = Text("\n".join(lines))
+        text.stylize("bold", 0, len(step.label))
+        if "traceback:" in lines:
+            at = text.plain.index("traceback:")
+            end = text.plain.find("\nlogs:", at)
+            text.stylize("red", at, end if end >= 0 else None)
+        self.query_one("#step", Static).update(text)
+
+    def action_rerun(self) -> None:
+        _confirm_rerun(self, self.detail.run if self.detail else None)

@@ -1,0 +1,158 @@
+"""The Assets screen's data: one row per asset, sorted by what needs attention, and a summary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from assetflow.errors import SelectionError
+from assetflow.records import PartitionStatus, ReasonKind, utcnow
+from assetflow.views.format import ATTENTION
+
+if TYPE_CHECKING:
+    from assetflow.project import Project
+
+STATUSES = tuple(status.value for status in PartitionStatus)
+
+
+@dataclass(frozen=True)
+class AssetRow:
+    """One asset: partition counts per status, latest success, freshness and schedule."""
+
+    name: str
+    kind: str  # the partitions kind: none, daily, hourly, weekly, monthly, static, multi
+    counts: dict[str, int]
+    partitions: int
+    last_materialized_at: datetime | None
+    typical_duration_s: float | None  # median of the recent successes
+    freshness: str  # "" without a policy, else "ok (26h)" or "overdue (26h)"
+    overdue: bool
+    schedule: str
+    group: str
+
+    @property
+    def worst(self) -> str:
+        """The most urgent state: failed, overdue, running, stale, missing or fresh."""
+        for state in ATTENTION:
+            if (state == "overdue" and self.overdue) or self.counts.get(state, 0):
+                return state
+        return "fresh"
+
+    @property
+    def attention(self) -> tuple[int, int, str]:
+        """Sort key: most urgent state first, then more partitions in it, then by name."""
+        worst = self.worst
+        count = self.counts.get(worst, 0)
+        return (ATTENTION.index(worst), -count, self.name)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The live summary line: assets per worst state, and runs in progress."""
+
+    assets: int
+    by_state: dict[str, int] = field(default_factory=dict)
+    runs_in_progress: int = 0
+
+    def text(self) -> str:
+        parts = [f"{self.by_state.get(s, 0)} {s}" for s in ATTENTION if self.by_state.get(s)]
+        runs = self.runs_in_progress
+        return (
+            f"{self.assets} assets: "
+            + (" · ".join(parts) or "none")
+            + f"  │  {runs} run{'s' if runs != 1 else ''} in progress"
+        )
+
+
+@dataclass(frozen=True)
+class AssetsView:
+    """Everything the Assets screen shows; ``error`` explains a filter that did not parse."""
+
+    rows: list[AssetRow]
+    summary: Summary
+    filter: str = ""
+    error: str = ""
+
+
+def filter_names(project: Project, text: str) -> tuple[list[str], str]:
+    """The assets a filter selects, and an error message when it does not parse.
+
+    The filter is a selection (``+orders``, ``tag:domain=sales``, ``group:finance``, several
+    terms); a plain word that names no asset matches the assets whose names contain it, so
+    typing part of a name works as in other terminal apps.
+    """
+    terms = text.split()
+    if not terms:
+        return project.select(None), ""
+    try:
+        return project.select(terms), ""
+    except SelectionError as exc:
+        if len(terms) == 1 and terms[0].replace("_", "").isalnum():
+            found = [name for name in project.assets if terms[0].lower() in name.lower()]
+            if found:
+                return found, ""
+        return [], str(exc)
+
+
+def load_assets(project: Project, now: datetime | None = None, filter_text: str = "") -> AssetsView:
+    """The Assets screen at ``now``: counts from the status cache (one bulk read), typical
+    durations from history, freshness of the assets with a policy, runs in progress."""
+    from assetflow.operations import store_of
+
+    moment = now or utcnow()
+    names, error = filter_names(project, filter_text)
+    store = store_of(project)
+    records = project.status_counts(names, now=moment) if names else []
+    durations = store.durations(names) if names else {}
+    overdue = _overdue(project, names, moment)
+    described = {r["asset"]: r for r in project.list_assets(names, now=moment)} if names else {}
+    rows = []
+    for record in records:
+        name = record["asset"]
+        definition = project.asset(name)
+        at = record["last_materialized_at"]
+        policy = definition.freshness
+        lag = f" ({_lag_text(policy.max_lag.total_seconds())})" if policy else ""
+        rows.append(
+            AssetRow(
+                name=name,
+                kind=definition.partitions.kind,
+                counts=dict(record["counts"]),
+                partitions=record["partitions"],
+                last_materialized_at=datetime.fromisoformat(at) if at else None,
+                typical_duration_s=durations.get(name),
+                freshness="" if policy is None else ("overdue" if name in overdue else "ok") + lag,
+                overdue=name in overdue,
+                schedule=definition.schedule or ", ".join(described[name]["schedules"]),
+                group=definition.group or "",
+            )
+        )
+    rows.sort(key=lambda row: row.attention)
+    by_state: dict[str, int] = {}
+    for row in rows:
+        by_state[row.worst] = by_state.get(row.worst, 0) + 1
+    summary = Summary(len(rows), by_state, len(store.live_runs()))
+    return AssetsView(rows, summary, filter_text, error)
+
+
+def _overdue(project: Project, names: list[str], now: datetime) -> set[str]:
+    """The assets with a freshness policy whose latest due partition is overdue."""
+    found = set()
+    for name in names:
+        definition = project.asset(name)
+        if definition.freshness is None:
+            continue
+        last = definition.partitions.last_key(now)
+        if last is None:
+            continue
+        partition = None if definition.partitions.kind == "none" else last
+        results = project.status(name, partition=partition, now=now)
+        if any(r.kind is ReasonKind.OVERDUE for result in results for r in result.reasons):
+            found.add(name)
+    return found
+
+
+def _lag_text(seconds: float) -> str:
+    hours = seconds / 3600
+    return f"{hours:g}h" if hours < 48 else f"{hours / 24:g}d"

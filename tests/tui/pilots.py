@@ -1,0 +1,58 @@
+"""Helpers to drive the app under Pilot."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from textual.pilot import Pilot
+
+from assetflow.tui.app import AssetflowApp
+
+
+async def settle(pilot: Pilot[None], pause: float = 0.0) -> None:
+    """Let pending loads (worker threads) and their rendering finish."""
+    if pause:
+        await pilot.pause(pause)
+    for _ in range(3):
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def wait_until(
+    pilot: Pilot[None], condition: Callable[[], bool], timeout: float = 30.0
+) -> None:
+    """Pause until ``condition()`` holds (the app keeps running meanwhile)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for the UI")
+        await asyncio.sleep(0.1)
+        await pilot.pause()
+
+
+def text_of(app: AssetflowApp, selector: str) -> str:
+    """The plain text a Static (or any simple widget) shows."""
+    return str(app.screen.query_one(selector).render())
+
+
+def rows_of(app: AssetflowApp, selector: str) -> list[list[str]]:
+    """The cells of a DataTable as plain text, row by row."""
+    from textual.widgets import DataTable
+
+    table = app.screen.query_one(selector, DataTable)
+    return [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+def sync(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
+    """Run an async test with ``asyncio.run`` (no async pytest plugin needed)."""
+
+    @functools.wraps(test)
+    def run(*args: Any, **kwargs: Any) -> None:
+        asyncio.run(test(*args, **kwargs))
+
+    return run
