@@ -30,6 +30,7 @@ from assetflow.store.codec import (
 __all__ = [
     "LogLine",
     "RunSummary",
+    "attempts",
     "downstream_readers",
     "durations",
     "latest_success_id",
@@ -158,6 +159,18 @@ def run_steps(connection: duckdb.DuckDBPyConnection, run_id: str) -> list[Materi
         f"SELECT {_M_COLUMNS} FROM materializations m WHERE run_id = ? "
         "ORDER BY started_at, attempt, id",
         [run_id],
+    ).fetchall()
+    return [materialization_from_row(row) for row in rows]
+
+
+def attempts(
+    connection: duckdb.DuckDBPyConnection, asset: str, partition: str, limit: int
+) -> list[MaterializationRecord]:
+    """The last ``limit`` attempts (and skipped steps) of one partition, newest first."""
+    rows = connection.execute(
+        f"SELECT {_M_COLUMNS} FROM materializations m WHERE asset = ? AND partition = ? "
+        "ORDER BY started_at DESC, attempt DESC, id DESC LIMIT ?",
+        [asset, partition, limit],
     ).fetchall()
     return [materialization_from_row(row) for row in rows]
 

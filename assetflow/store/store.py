@@ -454,6 +454,11 @@ class StateStore:
         with self._reading() as connection:
             return history.run_steps(connection, run_id)
 
+    def attempts(self, asset: str, partition: str, limit: int = 8) -> list[MaterializationRecord]:
+        """The last ``limit`` attempts and skipped steps of ``asset[partition]``, newest first."""
+        with self._reading() as connection:
+            return history.attempts(connection, asset, partition, limit)
+
     def materialization(self, materialization_id: int) -> MaterializationRecord | None:
         """One materialization by id."""
         with self._reading() as connection:

@@ -32,9 +32,9 @@ COLUMNS = (
 class AssetsScreen(DataScreen):
     TITLE_TEXT = "Assets"
     HELP_TEXT = (
-        "Assets are sorted by what needs attention: failed, overdue, running, stale, missing,\n"
-        "fresh. The filter takes the selection syntax (+orders, orders+, tag:domain=sales,\n"
-        "group:finance, several terms) or part of a name. 'Took' is the median duration of\n"
+        "Assets are sorted by what needs attention: failed, overdue, running, stale, missing, "
+        "fresh. The filter takes the selection syntax (+orders, orders+, tag:domain=sales, "
+        "group:finance, several terms) or part of a name. 'Took' is the median duration of "
         "the recent successes."
     )
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -50,6 +50,8 @@ class AssetsScreen(DataScreen):
         super().__init__()
         self.filter_text = ""
         self.view: AssetsView | None = None
+        self._order: list[str] = []  # the rows shown, and their cells (to update only changes)
+        self._shown: dict[str, list[str | Text]] = {}
 
     def compose(self) -> ComposeResult:
         yield from self.compose_top()
@@ -67,12 +69,23 @@ class AssetsScreen(DataScreen):
         self.view = data
         now = self.af.now()
         table = self.query_one("#assets", DataTable)
-        selected = self.selected_asset()
-        table.clear()
-        for row in data.rows:
-            table.add_row(*_cells(row, now), key=row.name)
-        if selected is not None and any(row.name == selected for row in data.rows):
-            table.move_cursor(row=table.get_row_index(selected))
+        cells = {row.name: _cells(row, now) for row in data.rows}
+        order = list(cells)
+        if order == self._order:
+            # A refresh that changes no order updates only the cells that changed: rebuilding
+            # the table re-renders every row, which stalls the UI with hundreds of assets.
+            for name, new in cells.items():
+                for (label, _), before, after in zip(COLUMNS, self._shown[name], new, strict=True):
+                    if _signature(before) != _signature(after):
+                        table.update_cell(name, label, after)
+        else:
+            selected = self.selected_asset()
+            table.clear()
+            for name, row_cells in cells.items():
+                table.add_row(*row_cells, key=name)
+            if selected is not None and selected in cells:
+                table.move_cursor(row=table.get_row_index(selected))
+        self._order, self._shown = order, cells
         status = data.summary.text()
         if data.filter:
             status += f"  │  filter: {data.filter}"
@@ -204,6 +217,13 @@ def _cells(row: AssetRow, now: object) -> list[str | Text]:
         freshness,
         Text(row.schedule or "-"),
     ]
+
+
+def _signature(cell: str | Text) -> object:
+    """What a cell shows (``Text.__eq__`` ignores the base style and justification)."""
+    if isinstance(cell, str):
+        return cell
+    return (cell.plain, str(cell.style), cell.justify, tuple(cell.spans))
 
 
 def _style(state: str) -> str:

@@ -29,8 +29,8 @@ def _label(node: LineageNode) -> Text:
 class LineageScreen(DataScreen):
     TITLE_TEXT = "Lineage"
     HELP_TEXT = (
-        "Upstream: what the asset reads, recursively; downstream: what reads it. An asset\n"
-        "met twice is shown once in full. enter re-centres the tree on the asset under the\n"
+        "Upstream: what the asset reads, recursively; downstream: what reads it. An asset "
+        "met twice is shown once in full. enter re-centres the tree on the asset under the "
         "cursor; p opens its partitions."
     )
     BINDINGS: ClassVar[list[BindingType]] = [

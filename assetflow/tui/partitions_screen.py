@@ -29,8 +29,8 @@ DETAIL_DELAY_S = 0.15
 class PartitionsScreen(DataScreen):
     TITLE_TEXT = "Partitions"
     HELP_TEXT = (
-        "Move with the arrow keys (or h j k l); home and end jump to the first and last\n"
-        "partition. The pane below shows the partition's status, why it is not fresh, its\n"
+        "Move with the arrow keys (or h j k l); home and end jump to the first and last "
+        "partition. The pane below shows the partition's status, why it is not fresh, its "
         "last attempts and its captured logs."
     )
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -61,21 +61,35 @@ class PartitionsScreen(DataScreen):
         super().on_mount()
         self.query_one(PartitionGrid).focus()
 
-    def load(self) -> PartitionsView:
-        return load_partitions(self.af.project, self.asset, self.af.now())
+    def load(self) -> tuple[PartitionsView, PartitionDetail | None]:
+        now = self.af.now()
+        view = load_partitions(self.af.project, self.asset, now)
+        first = None
+        if self.detail is None and view.grid.last is not None:
+            # The cursor starts on the last partition: read its detail in the same worker
+            # rather than after the grid is shown, a timer and another worker later.
+            first = load_partition(self.af.project, self.asset, view.grid.last, now)
+        return view, first
 
-    def show(self, data: PartitionsView) -> None:
-        counts = " · ".join(f"{n} {state}" for state, n in sorted(data.counts.items()))
-        self.set_status(f"{data.description}  │  {counts}")
-        self.query_one(PartitionGrid).set_grid(data.grid)
-        key = self.query_one(PartitionGrid).cursor_key
-        if key is not None and self.detail is not None and self.detail.key == key:
+    def show(self, data: tuple[PartitionsView, PartitionDetail | None]) -> None:
+        view, first = data
+        counts = " · ".join(f"{n} {state}" for state, n in sorted(view.counts.items()))
+        self.set_status(f"{view.description}  │  {counts}")
+        grid = self.query_one(PartitionGrid)
+        refresh = self.detail is not None
+        grid.set_grid(view.grid)
+        if first is not None:
+            self._show_detail(first)
+        key = grid.cursor_key
+        if refresh and key is not None and self.detail is not None and self.detail.key == key:
             self._load_detail(key)  # a refresh: the partition under the cursor may have changed
 
     def on_partition_grid_moved(self, message: PartitionGrid.Moved) -> None:
         if self._detail_timer is not None:
             self._detail_timer.stop()
         key = message.key
+        if self.detail is not None and self.detail.key == key:
+            return  # already shown (read with the grid)
         self._detail_timer = self.set_timer(DETAIL_DELAY_S, lambda: self._load_detail(key))
 
     def _load_detail(self, key: str) -> None:

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from assetflow.errors import SelectionError
-from assetflow.records import PartitionStatus, ReasonKind, utcnow
+from assetflow.records import PartitionStatus, utcnow
 from assetflow.views.format import ATTENTION
 
 if TYPE_CHECKING:
@@ -96,8 +96,8 @@ def filter_names(project: Project, text: str) -> tuple[list[str], str]:
 
 
 def load_assets(project: Project, now: datetime | None = None, filter_text: str = "") -> AssetsView:
-    """The Assets screen at ``now``: counts from the status cache (one bulk read), typical
-    durations from history, freshness of the assets with a policy, runs in progress."""
+    """The Assets screen at ``now``: counts and freshness from the status cache (one bulk
+    read), typical durations from history, runs in progress."""
     from assetflow.operations import store_of
 
     moment = now or utcnow()
@@ -105,11 +105,13 @@ def load_assets(project: Project, now: datetime | None = None, filter_text: str 
     store = store_of(project)
     records = project.status_counts(names, now=moment) if names else []
     durations = store.durations(names) if names else {}
-    overdue = _overdue(project, names, moment)
     described = {r["asset"]: r for r in project.list_assets(names, now=moment)} if names else {}
     rows = []
     for record in records:
         name = record["asset"]
+        # Computed in bulk with the counts: one evaluation per asset would screen the whole
+        # history again for each asset with a freshness policy.
+        overdue = bool(record["overdue"])
         definition = project.asset(name)
         at = record["last_materialized_at"]
         policy = definition.freshness
@@ -122,8 +124,8 @@ def load_assets(project: Project, now: datetime | None = None, filter_text: str 
                 partitions=record["partitions"],
                 last_materialized_at=datetime.fromisoformat(at) if at else None,
                 typical_duration_s=durations.get(name),
-                freshness="" if policy is None else ("overdue" if name in overdue else "ok") + lag,
-                overdue=name in overdue,
+                freshness="" if policy is None else ("overdue" if overdue else "ok") + lag,
+                overdue=overdue,
                 schedule=definition.schedule or ", ".join(described[name]["schedules"]),
                 group=definition.group or "",
             )
@@ -134,23 +136,6 @@ def load_assets(project: Project, now: datetime | None = None, filter_text: str 
         by_state[row.worst] = by_state.get(row.worst, 0) + 1
     summary = Summary(len(rows), by_state, len(store.live_runs()))
     return AssetsView(rows, summary, filter_text, error)
-
-
-def _overdue(project: Project, names: list[str], now: datetime) -> set[str]:
-    """The assets with a freshness policy whose latest due partition is overdue."""
-    found = set()
-    for name in names:
-        definition = project.asset(name)
-        if definition.freshness is None:
-            continue
-        last = definition.partitions.last_key(now)
-        if last is None:
-            continue
-        partition = None if definition.partitions.kind == "none" else last
-        results = project.status(name, partition=partition, now=now)
-        if any(r.kind is ReasonKind.OVERDUE for result in results for r in result.reasons):
-            found.add(name)
-    return found
 
 
 def _lag_text(seconds: float) -> str:

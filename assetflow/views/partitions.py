@@ -13,8 +13,8 @@ from assetflow.views.grid import Grid, build_grid
 if TYPE_CHECKING:
     from assetflow.project import Project
 
-# How many recent runs touching the asset are searched for a partition's attempts.
-RECENT_RUNS = 10
+# How many of a partition's latest attempts the detail shows.
+ATTEMPTS_SHOWN = 8
 LOG_LINES = 40
 
 
@@ -99,12 +99,18 @@ def load_partition(
     project: Project, asset: str, key: str, now: datetime | None = None
 ) -> PartitionDetail:
     """One partition: its status, reasons, why chain, recent attempts and last log lines."""
+    from assetflow.operations import evaluator, store_of
+    from assetflow.planner.explain import why
+
     moment = now or utcnow()
-    kind = project.asset(asset).partitions.kind
-    partition = None if kind == "none" else key
-    (result,) = project.status(asset, partition=partition, now=moment)
-    chain = project.why(asset, partition, now=moment)
-    why = [
+    definition = project.asset(asset).partitions
+    node = (asset, "-" if definition.kind == "none" else definition.validate_key(key, moment))
+    # One screened evaluator for the status and the why chain (each would screen the history).
+    statuses = evaluator(project, moment, include=[node])
+    (result,) = statuses.evaluate([node])
+    store = store_of(project)
+    chain = why(statuses, asset, node[1], store.materialization)
+    why_lines = [
         "  " * link.depth
         + f"{link.node[0]}[{link.node[1]}] {link.status.value}"
         + "".join(f": {r.detail}" for r in link.reasons[:2])
@@ -112,16 +118,12 @@ def load_partition(
         for link in chain
         if link.depth > 0 or link.reasons
     ]
-    attempts: list[Attempt] = []
-    for summary in project.runs(limit=RECENT_RUNS, asset=asset):
-        _, steps = project.run(summary.run.run_id)
-        attempts.extend(
-            Attempt(
-                s.run_id, s.attempt, s.status.value, s.started_at, s.duration_s, s.error, s.reason
-            )
-            for s in reversed(steps)
-            if s.asset == asset and s.partition == result.partition
-        )
+    # One keyed read of the partition's own attempts: reading whole runs would load every
+    # step of a large backfill to keep a handful.
+    attempts = [
+        Attempt(s.run_id, s.attempt, s.status.value, s.started_at, s.duration_s, s.error, s.reason)
+        for s in store.attempts(asset, result.partition, ATTEMPTS_SHOWN)
+    ]
     logs = [
         f"{line.record.created_at:%H:%M:%S} {line.record.level:<7} {line.record.message}"
         for line in project.logs(asset, result.partition, limit=LOG_LINES)
@@ -131,10 +133,10 @@ def load_partition(
         key=result.partition,
         status=result.status.value,
         reasons=[r.detail for r in result.reasons],
-        why=why,
+        why=why_lines,
         last_materialized_at=result.last_materialized_at,
         data_version=result.data_version,
         code_version=result.code_version,
-        attempts=attempts[:8],
+        attempts=attempts,
         logs=logs,
     )

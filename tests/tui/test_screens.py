@@ -47,6 +47,29 @@ async def test_assets_sorted_by_attention_and_filtered(seeded: Project) -> None:
 
 
 @sync
+async def test_a_refresh_in_the_same_order_updates_cells_and_keeps_the_cursor(
+    seeded: Project,
+) -> None:
+    from dataclasses import replace
+
+    from assetflow.tui.assets_screen import AssetsScreen
+
+    app = make_app(seeded)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, AssetsScreen) and screen.view is not None
+        await pilot.press("down")
+        first = screen.view.rows[0]
+        more = replace(first, counts={**first.counts, "failed": 2})
+        screen.show(replace(screen.view, rows=[more, *screen.view.rows[1:]]))
+        await settle(pilot)
+        assert [r[0] for r in rows_of(app, "#assets")] == ["raw", "report", "clean", "regions"]
+        assert rows_of(app, "#assets")[0][5] == "2"
+        assert screen.selected_asset() == "report"
+
+
+@sync
 async def test_open_partition_shows_why_attempts_and_logs(seeded: Project) -> None:
     app = make_app(seeded)
     async with app.run_test(size=(100, 30)) as pilot:

@@ -16,7 +16,7 @@ from assetflow.partitions import (
     MultiPartitions,
     StaticPartitions,
 )
-from assetflow.views import build_grid, load_assets, load_run, load_runs
+from assetflow.views import build_grid, load_assets, load_partition, load_run, load_runs
 
 
 def statuses_of(grid: object) -> list[str]:
@@ -77,6 +77,20 @@ def test_assets_view_and_runs_view(seeded: Project) -> None:
     assert (
         failed.tries == 2 and failed.last is not None and "ValueError" in str(failed.last.traceback)
     )
+
+
+def test_partition_detail_lists_its_own_attempts_newest_first(seeded: Project) -> None:
+    raw = load_partition(seeded, "raw", "2024-01-10", seed.NOW)
+    assert [(a.run_id, a.attempt, a.status) for a in raw.attempts] == [
+        (seed.FAILED_RUN, 2, "failed"),
+        (seed.FAILED_RUN, 1, "failed"),
+        (seed.FIRST_RUN, 1, "success"),
+    ]
+    clean = load_partition(seeded, "clean", "2024-01-10", seed.NOW)
+    assert [(a.attempt, a.status, a.reason) for a in clean.attempts] == [
+        (0, "skipped", "upstream failed: raw[2024-01-10]"),
+        (1, "success", None),
+    ]
 
 
 def test_the_core_never_imports_textual() -> None:
