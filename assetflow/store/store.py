@@ -9,6 +9,7 @@ reads as an empty history without being created.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -126,8 +127,28 @@ class StateStore:
                 raise
 
     @contextmanager
+    def reading_session(self) -> Iterator[None]:
+        """Reads of this file inside the block, in this thread, share one read-only connection
+        (one open instead of one per read: a screen that makes several reads). Keep the block
+        short: an open connection keeps writers out of the file meanwhile."""
+        key = str(self.path)
+        if key in _shared_readers():
+            yield
+            return
+        with self._reading() as connection:
+            _shared_readers()[key] = connection
+            try:
+                yield
+            finally:
+                del _shared_readers()[key]
+
+    @contextmanager
     def _reading(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-only connection; an empty in-memory history when there is no file yet."""
+        shared = _shared_readers().get(str(self.path))
+        if shared is not None:
+            yield shared
+            return
         if not self.path.exists():
             with self._empty() as connection:
                 yield connection
@@ -614,6 +635,17 @@ class StateStore:
         # The recorded figure stays a floor: pruning may have deleted the runs' old records.
         done = max(record.done, min(int(done), record.total))
         return replace(record, run_ids=ordered, done=done, status=status)
+
+
+_THREAD = threading.local()
+
+
+def _shared_readers() -> dict[str, duckdb.DuckDBPyConnection]:
+    """This thread's open reading sessions, by state file path."""
+    found: dict[str, duckdb.DuckDBPyConnection] | None = getattr(_THREAD, "readers", None)
+    if found is None:
+        found = _THREAD.readers = {}
+    return found
 
 
 def _asset_filter(assets: Iterable[str] | None, keyword: str) -> tuple[str, list[object]]:

@@ -103,8 +103,10 @@ def load_assets(project: Project, now: datetime | None = None, filter_text: str 
     moment = now or utcnow()
     names, error = filter_names(project, filter_text)
     store = store_of(project)
-    records = project.status_counts(names, now=moment) if names else []
-    durations = store.durations(names) if names else {}
+    with store.reading_session():  # one open of the state file for the whole screen
+        records = project.status_counts(names, now=moment) if names else []
+        durations = store.durations(names) if names else {}
+        live = len(store.live_runs())
     described = {r["asset"]: r for r in project.list_assets(names, now=moment)} if names else {}
     rows = []
     for record in records:
@@ -134,7 +136,7 @@ def load_assets(project: Project, now: datetime | None = None, filter_text: str 
     by_state: dict[str, int] = {}
     for row in rows:
         by_state[row.worst] = by_state.get(row.worst, 0) + 1
-    summary = Summary(len(rows), by_state, len(store.live_runs()))
+    summary = Summary(len(rows), by_state, live)
     return AssetsView(rows, summary, filter_text, error)
 
 
