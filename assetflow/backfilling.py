@@ -198,3 +198,40 @@ def _distinct_successes(store: StateStore, run_ids: list[str]) -> int:
             if s.status is StepStatus.SUCCESS
         )
     return len(done)
+
+
+def rerun_failed(
+    project: Project,
+    run_id: str,
+    *,
+    workers: int | None = None,
+    observer: RunObserver | None = None,
+) -> RunResult:
+    """Materialize again the partitions whose last attempt in run ``run_id`` failed (and what
+    they need upstream that is not fresh); RunError if the run has no failed step."""
+    from assetflow.planner.targets import Targets
+
+    record, attempts = project.run(run_id)
+    last = {(a.asset, a.partition): a.status for a in attempts}
+    failed = {node for node, status in last.items() if status == "failed"}
+    if not failed:
+        raise RunError(f"run {record.run_id} has no failed step to re-run")
+    groups = [
+        (name, sorted(p for a, p in failed if a == name))
+        for name in project.graph.topological_order()
+        if any(a == name for a, _ in failed)
+    ]
+    nodes = Targets(groups)
+    moment = utcnow()
+    ev = evaluator(project, moment, include=nodes)
+    plan = with_estimates(project, build_plan(project.graph, ev, nodes))
+    scope = Scope(tuple(name for name, _ in groups))
+    return execute(
+        project,
+        plan,
+        scope,
+        workers=workers,
+        observer=observer,
+        extra_arguments={"rerun_of": record.run_id},
+        snapshot=ev.snapshot,
+    )

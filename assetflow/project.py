@@ -404,33 +404,9 @@ class Project:
         """Materialize again the partitions whose last attempt in run ``run_id`` failed (and
         what they need upstream that is not fresh, as ``materialize`` does); those made fresh
         since are left alone. RunError if the run has no failed step."""
-        from assetflow.planner.plan import build_plan
-        from assetflow.planner.targets import Targets
+        from assetflow.backfilling import rerun_failed
 
-        record, attempts = self.run(run_id)
-        last = {(a.asset, a.partition): a.status for a in attempts}
-        failed = {node for node, status in last.items() if status == "failed"}
-        if not failed:
-            raise RunError(f"run {record.run_id} has no failed step to re-run")
-        groups = [
-            (name, sorted(p for a, p in failed if a == name))
-            for name in self.graph.topological_order()
-            if any(a == name for a, _ in failed)
-        ]
-        nodes = Targets(groups)
-        moment = utcnow()
-        evaluator = operations.evaluator(self, moment, include=nodes)
-        plan = operations.with_estimates(self, build_plan(self.graph, evaluator, nodes))
-        scope = operations.Scope(tuple(name for name, _ in groups))
-        return operations.execute(
-            self,
-            plan,
-            scope,
-            workers=workers,
-            observer=observer,
-            extra_arguments={"rerun_of": record.run_id},
-            snapshot=evaluator.snapshot,
-        )
+        return rerun_failed(self, run_id, workers=workers, observer=observer)
 
 
 def _scope(

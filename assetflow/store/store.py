@@ -9,19 +9,14 @@ reads as an empty history without being created.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
-from pathlib import Path
 
 import duckdb
 
-from assetflow.errors import StateError
 from assetflow.planner.screen import ScreenSpec
 from assetflow.records import (
-    BackfillRecord,
     CheckRecord,
     LineageRecord,
     LogRecord,
@@ -32,12 +27,9 @@ from assetflow.records import (
     this_host,
     utcnow,
 )
-from assetflow.store import alerts as _alerts
-from assetflow.store import backfills as _backfills
 from assetflow.store import checks as _checks
 from assetflow.store import history, liveness, screening
 from assetflow.store import leases as _leases
-from assetflow.store import ticks as _ticks
 from assetflow.store.codec import (
     LINEAGE_COLUMNS,
     LOG_COLUMNS,
@@ -52,17 +44,10 @@ from assetflow.store.codec import (
     select_list,
     utc,
 )
-from assetflow.store.connection import LOCK_TIMEOUT_S, open_connection
 from assetflow.store.history import LogLine, RunSummary
 from assetflow.store.prune import prune as _prune
-from assetflow.store.schema import (
-    MIGRATIONS,
-    Migration,
-    check_not_newer,
-    ensure_schema,
-    schema_version,
-)
 from assetflow.store.screening import Screened
+from assetflow.store.side_tables import SideTables
 from assetflow.store.status import (
     STATUS_COLUMNS,
     StatusRow,
@@ -76,114 +61,18 @@ from assetflow.store.status import (
 
 __all__ = ["StateStore"]
 
-# Reads of a state file that does not exist yet see these (one per schema length, since tests
-# inject migrations): creating the schema costs ~25 ms, and a plan reads several times.
-_EMPTY_DATABASES: dict[int, duckdb.DuckDBPyConnection] = {}
-
 Node = tuple[str, str]
 Snapshot = dict[Node, PartitionState]
 
 
-class StateStore:
+class StateStore(SideTables):
     """The state file at ``path``: append-only history plus a per-partition status cache.
 
     ``migrations`` is the schema's migration list (injectable so tests can add a version);
     ``lock_timeout`` bounds how long a call waits for another process holding the file.
+    Opening the file (:class:`~assetflow.store.session.StoreSession`) and the tables beside
+    the history (:class:`~assetflow.store.side_tables.SideTables`) live in their own modules.
     """
-
-    def __init__(
-        self,
-        path: Path,
-        *,
-        migrations: Sequence[Migration] = MIGRATIONS,
-        lock_timeout: float = LOCK_TIMEOUT_S,
-    ) -> None:
-        self.path = Path(path)
-        self._migrations = tuple(migrations)
-        self._lock_timeout = lock_timeout
-
-    def __repr__(self) -> str:
-        return f"StateStore({str(self.path)!r})"
-
-    # --- sessions -----------------------------------------------------------------------------
-
-    @contextmanager
-    def _writing(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """One read-write transaction on the file, creating it (and its folder) if needed."""
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise StateError(
-                f"cannot create the folder of the state file {self.path}: {error}"
-            ) from error
-        with open_connection(self.path, False, self._lock_timeout) as connection:
-            ensure_schema(connection, self.path, self._migrations)
-            connection.begin()
-            try:
-                yield connection
-                connection.commit()
-            except BaseException:
-                connection.rollback()
-                raise
-
-    @contextmanager
-    def reading_session(self) -> Iterator[None]:
-        """Reads of this file inside the block, in this thread, share one read-only connection
-        (one open instead of one per read: a screen that makes several reads). Keep the block
-        short: an open connection keeps writers out of the file meanwhile."""
-        key = str(self.path)
-        if key in _shared_readers():
-            yield
-            return
-        with self._reading() as connection:
-            _shared_readers()[key] = connection
-            try:
-                yield
-            finally:
-                del _shared_readers()[key]
-
-    @contextmanager
-    def _reading(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A read-only connection; an empty in-memory history when there is no file yet."""
-        shared = _shared_readers().get(str(self.path))
-        if shared is not None:
-            yield shared
-            return
-        if not self.path.exists():
-            with self._empty() as connection:
-                yield connection
-            return
-        with open_connection(self.path, True, self._lock_timeout) as connection:
-            version = schema_version(connection, self.path)
-            check_not_newer(version, self.path, self._migrations)
-            if version == len(self._migrations):
-                yield connection
-                return
-        if version == 0:
-            # An empty DuckDB file (left so by something else) holds no history, and a read
-            # must not write to it.
-            with self._empty() as connection:
-                yield connection
-            return
-        with self._writing():
-            pass  # an older file: migrating it is the one write a read may cause
-        with open_connection(self.path, True, self._lock_timeout) as connection:
-            yield connection
-
-    @contextmanager
-    def _empty(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A cursor on an empty in-memory history with this store's schema (made once)."""
-        key = len(self._migrations)
-        database = _EMPTY_DATABASES.get(key)
-        if database is None:
-            database = duckdb.connect(":memory:")
-            ensure_schema(database, self.path, self._migrations)
-            _EMPTY_DATABASES[key] = database
-        cursor = database.cursor()
-        try:
-            yield cursor
-        finally:
-            cursor.close()
 
     # --- writes ---------------------------------------------------------------------------------
 
@@ -247,16 +136,6 @@ class StateStore:
                     [list(column) for column in zip(*ended, strict=True)],
                 )
                 _leases.release_runs(connection, [run_id for run_id, _, _ in ended])
-
-    def latest_checks(self, assets: Iterable[str] | None = None) -> list[CheckRecord]:
-        """Each (asset, check)'s most recent result, by asset and check name."""
-        with self._reading() as connection:
-            return _checks.latest_checks(connection, assets)
-
-    def failing_checks(self, assets: Iterable[str] | None = None) -> list[CheckRecord]:
-        """Failed checks on the data partitions hold now (their last success's results)."""
-        with self._reading() as connection:
-            return _checks.failing_checks(connection, assets)
 
     def start_run(self, run: RunRecord) -> None:
         """Record that ``run`` started."""
@@ -505,147 +384,6 @@ class StateStore:
         """Captured log lines of ``asset`` (one partition, one run), the last ``limit`` ones."""
         with self._reading() as connection:
             return history.logs(connection, asset, partition, run_id, limit)
-
-    # --- backfills ----------------------------------------------------------------------------
-
-    def create_backfill(self, record: BackfillRecord) -> None:
-        """Record a new backfill."""
-        with self._writing() as connection:
-            _backfills.create_backfill(connection, record)
-
-    def update_backfill(
-        self,
-        backfill_id: str,
-        *,
-        status: RunStatus | None = None,
-        done: int | None = None,
-        run_id: str | None = None,
-        at: datetime | None = None,
-    ) -> None:
-        """Update a backfill's status or progress, and append a run to it (once)."""
-        with self._writing() as connection:
-            found = _backfills.update_backfill(
-                connection, backfill_id, at or utcnow(), status, done, run_id
-            )
-        if not found:
-            raise StateError(f"no backfill {backfill_id!r} in {self.path}")
-
-    def backfill(self, id_or_prefix: str) -> BackfillRecord | None:
-        """The backfill with this id or unique id prefix (an ambiguous prefix is a StateError)."""
-        with self._reading() as connection:
-            found = _backfills.backfill(connection, id_or_prefix)
-            return None if found is None else self._backfill_now(connection, found)
-
-    def backfills(self, limit: int = 20) -> list[BackfillRecord]:
-        """The newest backfills first."""
-        with self._reading() as connection:
-            found = _backfills.backfills(connection, limit)
-            return [self._backfill_now(connection, record) for record in found]
-
-    # --- schedule ticks (see assetflow.store.ticks) ---------------------------------------------
-
-    def claim_tick(
-        self, schedule: str, tick: datetime, claimed_by: str, coalesced: int = 0
-    ) -> bool:
-        """Claim one tick of a schedule; False if another scheduler claimed it first."""
-        with self._writing() as connection:
-            return _ticks.claim_tick(connection, schedule, tick, utcnow(), claimed_by, coalesced)
-
-    def finish_tick(
-        self,
-        schedule: str,
-        tick: datetime,
-        status: str,
-        run_id: str | None = None,
-        detail: str | None = None,
-    ) -> None:
-        """Record what a claimed tick did (its run and that run's status, or why none)."""
-        with self._writing() as connection:
-            _ticks.finish_tick(connection, schedule, tick, status, run_id, detail)
-
-    def last_ticks(self) -> dict[str, datetime]:
-        """The latest claimed tick of each schedule."""
-        with self._reading() as connection:
-            return _ticks.last_ticks(connection)
-
-    def ticks(self, schedule: str | None = None, limit: int = 100) -> list[_ticks.TickRecord]:
-        """Claimed ticks, newest first."""
-        with self._reading() as connection:
-            return _ticks.ticks(connection, schedule, limit)
-
-    # --- alerts (see assetflow.store.alerts) ----------------------------------------------------
-
-    def record_delivery(self, record: _alerts.DeliveryRecord) -> int:
-        """Append one alert delivery; returns its id."""
-        with self._writing() as connection:
-            return _alerts.record_delivery(connection, record)
-
-    def deliveries(
-        self, limit: int = 100, event: str | None = None
-    ) -> list[_alerts.DeliveryRecord]:
-        """The newest alert deliveries first."""
-        with self._reading() as connection:
-            return _alerts.deliveries(connection, limit, event)
-
-    def open_incident(self, incident: _alerts.IncidentRecord) -> bool:
-        """Open an alert incident unless its dedup key is open; returns whether it opened."""
-        with self._writing() as connection:
-            return _alerts.open_incident(connection, incident)
-
-    def resolve_incident(self, dedup_key: str, at: datetime) -> bool:
-        """Resolve the open incident with this dedup key; returns whether one was open."""
-        with self._writing() as connection:
-            return _alerts.resolve_incident(connection, dedup_key, at)
-
-    def open_incidents(self, event: str | None = None) -> list[_alerts.IncidentRecord]:
-        """The open alert incidents, oldest first."""
-        with self._reading() as connection:
-            return _alerts.open_incidents(connection, event)
-
-    @staticmethod
-    def _backfill_now(
-        connection: duckdb.DuckDBPyConnection, record: BackfillRecord
-    ) -> BackfillRecord:
-        """The backfill as its runs recorded it, not as its last update left it.
-
-        Its runs are the ones naming it (a run killed before it could link itself still
-        does); ``done`` counts the distinct partitions they materialized, so progress shows
-        while a run goes on and survives kill -9; its status is its last run's (``crashed``
-        if that died), so an interrupted final update never leaves it ``running``.
-        """
-        linked = [
-            str(run_id)
-            for (run_id,) in connection.execute(
-                "SELECT run_id FROM runs WHERE backfill_id = ? ORDER BY started_at, run_id",
-                [record.backfill_id],
-            ).fetchall()
-        ]
-        ordered = (*linked, *(run_id for run_id in record.run_ids if run_id not in linked))
-        if not ordered:
-            return record
-        (done,) = connection.execute(
-            "SELECT count(*) FROM (SELECT DISTINCT asset, partition FROM materializations"
-            " WHERE run_id IN (SELECT UNNEST(?::VARCHAR[])) AND status = 'success')",
-            [list(ordered)],
-        ).fetchone() or (0,)
-        last = history.run(connection, ordered[-1])
-        status = record.status
-        if last is not None:
-            status = liveness.effective(last, utcnow(), this_host()).status
-        # The recorded figure stays a floor: pruning may have deleted the runs' old records.
-        done = max(record.done, min(int(done), record.total))
-        return replace(record, run_ids=ordered, done=done, status=status)
-
-
-_THREAD = threading.local()
-
-
-def _shared_readers() -> dict[str, duckdb.DuckDBPyConnection]:
-    """This thread's open reading sessions, by state file path."""
-    found: dict[str, duckdb.DuckDBPyConnection] | None = getattr(_THREAD, "readers", None)
-    if found is None:
-        found = _THREAD.readers = {}
-    return found
 
 
 def _asset_filter(assets: Iterable[str] | None, keyword: str) -> tuple[str, list[object]]:

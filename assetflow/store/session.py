@@ -1,0 +1,140 @@
+"""Opening the state file: short read-only and read-write sessions, and shared reads.
+
+Every call opens the file, runs one short transaction and closes it again, so other processes
+can read and write between calls (see :mod:`assetflow.store.connection`); a file that does not
+exist yet reads as an empty history without being created.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from assetflow.errors import StateError
+from assetflow.store.connection import LOCK_TIMEOUT_S, open_connection
+from assetflow.store.schema import (
+    MIGRATIONS,
+    Migration,
+    check_not_newer,
+    ensure_schema,
+    schema_version,
+)
+
+__all__ = ["StoreSession"]
+
+# Reads of a state file that does not exist yet see these (one per schema length, since tests
+# inject migrations): creating the schema costs ~25 ms, and a plan reads several times.
+_EMPTY_DATABASES: dict[int, duckdb.DuckDBPyConnection] = {}
+
+
+class StoreSession:
+    """How a store reaches its file: :meth:`_writing`, :meth:`_reading`, :meth:`reading_session`."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        migrations: Sequence[Migration] = MIGRATIONS,
+        lock_timeout: float = LOCK_TIMEOUT_S,
+    ) -> None:
+        self.path = Path(path)
+        self._migrations = tuple(migrations)
+        self._lock_timeout = lock_timeout
+
+    def __repr__(self) -> str:
+        return f"StateStore({str(self.path)!r})"
+
+    # --- sessions -----------------------------------------------------------------------------
+
+    @contextmanager
+    def _writing(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One read-write transaction on the file, creating it (and its folder) if needed."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StateError(
+                f"cannot create the folder of the state file {self.path}: {error}"
+            ) from error
+        with open_connection(self.path, False, self._lock_timeout) as connection:
+            ensure_schema(connection, self.path, self._migrations)
+            connection.begin()
+            try:
+                yield connection
+                connection.commit()
+            except BaseException:
+                connection.rollback()
+                raise
+
+    @contextmanager
+    def reading_session(self) -> Iterator[None]:
+        """Reads of this file inside the block, in this thread, share one read-only connection
+        (one open instead of one per read: a screen that makes several reads). Keep the block
+        short: an open connection keeps writers out of the file meanwhile."""
+        key = str(self.path)
+        if key in _shared_readers():
+            yield
+            return
+        with self._reading() as connection:
+            _shared_readers()[key] = connection
+            try:
+                yield
+            finally:
+                del _shared_readers()[key]
+
+    @contextmanager
+    def _reading(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-only connection; an empty in-memory history when there is no file yet."""
+        shared = _shared_readers().get(str(self.path))
+        if shared is not None:
+            yield shared
+            return
+        if not self.path.exists():
+            with self._empty() as connection:
+                yield connection
+            return
+        with open_connection(self.path, True, self._lock_timeout) as connection:
+            version = schema_version(connection, self.path)
+            check_not_newer(version, self.path, self._migrations)
+            if version == len(self._migrations):
+                yield connection
+                return
+        if version == 0:
+            # An empty DuckDB file (left so by something else) holds no history, and a read
+            # must not write to it.
+            with self._empty() as connection:
+                yield connection
+            return
+        with self._writing():
+            pass  # an older file: migrating it is the one write a read may cause
+        with open_connection(self.path, True, self._lock_timeout) as connection:
+            yield connection
+
+    @contextmanager
+    def _empty(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor on an empty in-memory history with this store's schema (made once)."""
+        key = len(self._migrations)
+        database = _EMPTY_DATABASES.get(key)
+        if database is None:
+            database = duckdb.connect(":memory:")
+            ensure_schema(database, self.path, self._migrations)
+            _EMPTY_DATABASES[key] = database
+        cursor = database.cursor()
+        try:
+            yield cursor
+        finally:
+            cursor.close()
+
+
+_THREAD = threading.local()
+
+
+def _shared_readers() -> dict[str, duckdb.DuckDBPyConnection]:
+    """This thread's open reading sessions, by state file path."""
+    found: dict[str, duckdb.DuckDBPyConnection] | None = getattr(_THREAD, "readers", None)
+    if found is None:
+        found = _THREAD.readers = {}
+    return found
