@@ -18,57 +18,35 @@ if TYPE_CHECKING:
 def lineage_graph(
     store: StateStore, asset: str, partition: str, direction: str = "both", depth: int = 10
 ) -> dict[str, Any]:
-    """The lineage around the latest success of (asset, partition)."""
+    """The lineage around the latest success of (asset, partition).
+
+    Nodes are listed by asset, then partition; edges by their ends in that order.
+    """
     if direction not in ("both", "upstream", "downstream"):
         raise RunError(f"direction must be both, upstream or downstream, not {direction!r}")
-    start = store.latest_success_id(asset, partition)
-    if start is None:
+    directions = ("upstream", "downstream") if direction == "both" else (direction,)
+    walk = store.lineage_walk(asset, partition, directions, depth)
+    if walk is None:
         raise RunError(f"{asset}[{partition}] has never been materialized successfully")
-    nodes: dict[int, dict[str, Any]] = {}
-    edges: set[tuple[int, int]] = set()
 
-    def add_node(materialization_id: int) -> bool:
-        if materialization_id in nodes:
-            return False
-        record = store.materialization(materialization_id)
-        if record is None:  # pruned
-            return False
-        nodes[materialization_id] = {
-            "asset": record.asset,
-            "partition": record.partition,
-            "materialization_id": materialization_id,
-            "data_version": record.data_version,
-            "run_id": record.run_id,
-            "ended_at": record.ended_at.isoformat(),
-        }
-        return True
+    def order(materialization_id: int) -> tuple[str, str, int]:
+        record = walk.nodes[materialization_id]
+        return record.asset, record.partition, materialization_id
 
-    add_node(start)
-    if direction in ("both", "upstream"):
-        frontier = [start]
-        for _ in range(depth):
-            following = []
-            for current in frontier:
-                for link in store.lineage_of(current):
-                    upstream = link.upstream_materialization_id
-                    if upstream is None:
-                        continue
-                    edges.add((upstream, current))
-                    if add_node(upstream):
-                        following.append(upstream)
-            frontier = following
-    if direction in ("both", "downstream"):
-        frontier = [start]
-        for _ in range(depth):
-            following = []
-            for current in frontier:
-                for reader in store.downstream_readers(current):
-                    edges.add((current, reader.id))
-                    if add_node(reader.id):
-                        following.append(reader.id)
-            frontier = following
+    nodes = sorted(walk.nodes, key=order)
+    edges = sorted(walk.edges, key=lambda edge: (order(edge[0]), order(edge[1])))
     return {
-        "root": start,
-        "nodes": list(nodes.values()),
-        "edges": [{"from": a, "to": b} for a, b in sorted(edges) if a in nodes and b in nodes],
+        "root": walk.root.id,
+        "nodes": [
+            {
+                "asset": walk.nodes[mid].asset,
+                "partition": walk.nodes[mid].partition,
+                "materialization_id": mid,
+                "data_version": walk.nodes[mid].data_version,
+                "run_id": walk.nodes[mid].run_id,
+                "ended_at": walk.nodes[mid].ended_at.isoformat(),
+            }
+            for mid in nodes
+        ],
+        "edges": [{"from": a, "to": b} for a, b in edges],
     }

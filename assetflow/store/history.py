@@ -28,6 +28,7 @@ from assetflow.store.codec import (
 )
 
 __all__ = [
+    "LineageWalk",
     "LogLine",
     "RunSummary",
     "attempts",
@@ -35,6 +36,7 @@ __all__ = [
     "durations",
     "latest_success_id",
     "lineage_of",
+    "lineage_walk",
     "logs",
     "materialization",
     "resolve_prefix",
@@ -195,6 +197,71 @@ def lineage_of(
         [materialization_id],
     ).fetchall()
     return [lineage_from_row(row) for row in rows]
+
+
+@dataclass(frozen=True)
+class LineageWalk:
+    """The materializations reached from ``root`` over recorded lineage, and the links
+    ``(upstream id, reader id)`` between them (pruned materializations are left out)."""
+
+    root: MaterializationRecord
+    nodes: dict[int, MaterializationRecord]
+    edges: set[tuple[int, int]]
+
+
+# One hop of the walk for a whole frontier: each lineage row that links a frontier id to a
+# materialization still stored, as (upstream id, reader id, the other end's record).
+_HOP_SQL = {
+    "upstream": f"""
+        SELECT l.upstream_materialization_id, l.materialization_id, {_M_COLUMNS}
+        FROM lineage l JOIN materializations m ON m.id = l.upstream_materialization_id
+        WHERE l.materialization_id IN (SELECT UNNEST(?::BIGINT[]))
+        """,
+    "downstream": f"""
+        SELECT l.upstream_materialization_id, l.materialization_id, {_M_COLUMNS}
+        FROM lineage l JOIN materializations m ON m.id = l.materialization_id
+        WHERE l.upstream_materialization_id IN (SELECT UNNEST(?::BIGINT[]))
+        """,
+}
+
+
+def lineage_walk(
+    connection: duckdb.DuckDBPyConnection,
+    asset: str,
+    partition: str,
+    directions: Sequence[str],
+    depth: int,
+) -> LineageWalk | None:
+    """The lineage around the latest success of ``asset[partition]`` (``None`` without one),
+    up to ``depth`` hops in each of ``directions`` (``upstream``, ``downstream``).
+
+    One query per hop for the whole frontier, so the number of queries depends on the depth
+    of the lineage, never on how many materializations it holds.
+    """
+    row = connection.execute(
+        f"SELECT {_M_COLUMNS} FROM partition_status s JOIN materializations m "
+        "ON m.id = s.last_success_id WHERE s.asset = ? AND s.partition = ?",
+        [asset, partition],
+    ).fetchone()
+    if row is None:
+        return None
+    root = materialization_from_row(row)
+    nodes = {root.id: root}
+    edges: set[tuple[int, int]] = set()
+    for direction in directions:
+        frontier = [root.id]
+        for _ in range(depth):
+            if not frontier:
+                break
+            found = connection.execute(_HOP_SQL[direction], [frontier]).fetchall()
+            frontier = []
+            for upstream_id, reader_id, *columns in found:
+                edges.add((int(upstream_id), int(reader_id)))
+                record = materialization_from_row(columns)
+                if record.id not in nodes:
+                    nodes[record.id] = record
+                    frontier.append(record.id)
+    return LineageWalk(root, nodes, edges)
 
 
 def downstream_readers(

@@ -9,7 +9,7 @@ reads as an empty history without being created.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -317,19 +317,14 @@ class StateStore(SideTables):
                 found[(asset, partition)] = run_id
         return found
 
-    def successes_since(
-        self, nodes: Collection[Node], since: datetime, run_id: str
+    def made_since_read(
+        self, seen: Mapping[Node, int | None], run_id: str
     ) -> dict[Node, tuple[str, int, str | None]]:
-        """Of ``nodes``, those whose last success another run than ``run_id`` recorded after
-        ``since``: ``(run_id, materialization_id, data_version)``."""
+        """Of the partitions in ``seen`` (the last success id a plan read, or None), those whose
+        committed last success is another, by another run than ``run_id``:
+        ``(run_id, materialization_id, data_version)`` (see :func:`leases.made_since_read`)."""
         with self._reading() as connection:
-            return _leases.successes_since(connection, nodes, since, run_id)
-
-    def success_by(self, node: Node, since: datetime) -> tuple[str, int, str | None] | None:
-        """``(run_id, materialization_id, data_version)`` of ``node``'s success that ended
-        after ``since``, if there is one."""
-        with self._reading() as connection:
-            return _leases.success_by(connection, node, since)
+            return _leases.made_since_read(connection, seen, run_id)
 
     def record_crashed(self) -> list[str]:
         """Record every dead ``running`` run as ``crashed`` (ended at its last heartbeat);
@@ -368,6 +363,14 @@ class StateStore(SideTables):
         """What one materialization read, by upstream asset and partition."""
         with self._reading() as connection:
             return history.lineage_of(connection, materialization_id)
+
+    def lineage_walk(
+        self, asset: str, partition: str, directions: Sequence[str], depth: int
+    ) -> history.LineageWalk | None:
+        """The lineage around ``asset[partition]``'s latest success, read set-based on one
+        connection (see :func:`assetflow.store.history.lineage_walk`)."""
+        with self._reading() as connection:
+            return history.lineage_walk(connection, asset, partition, directions, depth)
 
     def downstream_readers(self, materialization_id: int) -> list[MaterializationRecord]:
         """The materializations that read ``materialization_id``, in start order."""
