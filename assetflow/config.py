@@ -54,6 +54,8 @@ from assetflow.partitions_spec import (
 
 CONFIG_FILENAME = "assets.toml"
 PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
+# Steps in parallel: each is a thread (or process) holding connections; past this, a typo.
+MAX_WORKERS = 1024
 
 # --- Tables -----------------------------------------------------------------------------------
 
@@ -85,7 +87,7 @@ class ExecutorSection(Section):
     """``[executor]``: how steps run (threads, processes or Dask) and how many at once."""
 
     kind: Literal["threads", "processes", "dask"] = "threads"
-    workers: Annotated[int, numeric(True, 1)] = 4
+    workers: Annotated[int, numeric(True, 1, MAX_WORKERS)] = 4
     address: Text | None = None
 
     @model_validator(mode="after")
@@ -336,7 +338,8 @@ def load_config(path: Path) -> ProjectConfig:
     except OSError as exc:
         raise ConfigError(f"{shown}: cannot read: {exc.strerror or exc}") from None
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
+        # utf-8-sig: editors on Windows start UTF-8 files with a byte-order mark.
+        data = tomllib.loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise ConfigError(f"{shown}: invalid TOML at line {line}: not UTF-8 text") from None

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from croniter import croniter
+from croniter import CroniterBadDateError, croniter
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -35,6 +35,8 @@ BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 ASSET_NAME_RULE = "letters, digits and underscores, not starting with a digit"
 # Keys that would put a secret into a file that is usually committed.
 SECRET_KEYS = ("routing_key", "token", "api_key", "password", "secret")
+# Where the search for a cron expression's first tick starts (see validate_cron).
+CRON_PROBE_START = datetime(2001, 1, 1)
 
 
 class Located(ValueError):
@@ -119,6 +121,15 @@ def validate_cron(value: str) -> str:
         croniter(value)
     except (ValueError, KeyError, TypeError) as exc:
         raise ValueError(f"invalid cron expression {value!r} ({exc})") from None
+    # croniter parses days that no month has (``0 0 31 2 *``) and then fails on the first
+    # tick asked of it, in `schedules` or the scheduler. Weekdays and leap days repeat every
+    # 28 years, well within the 50 years croniter searches: an expression that finds no tick
+    # after a fixed start never fires at all.
+    try:
+        croniter(value, CRON_PROBE_START).get_next()
+    except CroniterBadDateError:
+        never = "no date matches its day-of-month, month and day-of-week fields"
+        raise ValueError(f"cron expression {value!r} never fires ({never})") from None
     return value
 
 

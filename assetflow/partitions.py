@@ -10,6 +10,7 @@ value and hashable. This module is the public one: import every name from here.
 from __future__ import annotations
 
 import itertools
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -82,6 +83,29 @@ class Unpartitioned(PartitionsDefinition):
 UNPARTITIONED = Unpartitioned()
 
 
+def static_key_problem(key: str) -> str | None:
+    """Why ``key`` cannot be a static partition key (``None`` if it can).
+
+    A key is typed on command lines, printed one per line and as ``asset[key]``, and joined
+    into multi keys: so not empty, not ``-`` (the unpartitioned asset's key), no ``|`` (joins
+    multi keys), no control or invisible characters (newline, tab, zero-width space), and no
+    space at either end (``"eu "`` would look like ``"eu"`` everywhere it is shown).
+    """
+    if not key:
+        return "must not be empty"
+    if key == UNPARTITIONED_KEY:
+        return f"is reserved: {UNPARTITIONED_KEY!r} is the key of an unpartitioned asset"
+    if "|" in key:
+        return "must not contain '|' (it joins the keys of multi partitions)"
+    bad = next((ch for ch in key if unicodedata.category(ch).startswith("C")), None)
+    if bad is not None:
+        kind = "control" if unicodedata.category(bad) == "Cc" else "invisible"
+        return f"must not contain the {kind} character {bad!r} (U+{ord(bad):04X})"
+    if key != key.strip():
+        return "must not start or end with a space"
+    return None
+
+
 @dataclass(frozen=True, init=False)
 class StaticPartitions(PartitionsDefinition):
     """A fixed, ordered list of keys such as ``StaticPartitions(["eu", "us"])``.
@@ -100,13 +124,11 @@ class StaticPartitions(PartitionsDefinition):
         if not values:
             raise DefinitionError("static partitions need at least one key")
         for key in values:
-            if not isinstance(key, str) or not key:
-                raise DefinitionError(
-                    f"static partition keys must be non-empty strings, got {key!r}"
-                )
-            if "|" in key:
-                # '|' joins the parts of a multi-partition key.
-                raise DefinitionError(f"static partition key {key!r} must not contain '|'")
+            if not isinstance(key, str):
+                raise DefinitionError(f"static partition keys must be strings, got {key!r}")
+            problem = static_key_problem(key)
+            if problem is not None:
+                raise DefinitionError(f"static partition key {key!r} {problem}")
         duplicates = sorted({key for key in values if values.count(key) > 1})
         if duplicates:
             raise DefinitionError(f"static partition keys repeat: {', '.join(duplicates)}")

@@ -41,6 +41,7 @@ from assetflow.partitions import (
     PartitionsDefinition,
     StaticPartitions,
     WeeklyPartitions,
+    static_key_problem,
 )
 
 # --- The TOML shapes (validated by pydantic in assetflow.config) ------------------------------
@@ -65,7 +66,7 @@ class PartitionsSpec(Section):
     daily: TimeWindowSpec | None = None
     weekly: TimeWindowSpec | None = None
     monthly: TimeWindowSpec | None = None
-    static: list[Text] | None = None
+    static: list[str] | None = None
     multi: dict[Name, PartitionsSpec] | None = None
 
     @property
@@ -83,8 +84,9 @@ class PartitionsSpec(Section):
     def _static_keys(cls, keys: list[str]) -> list[str]:
         problems: Problems = [] if keys else [((), "expected at least one partition key")]
         for index, key in enumerate(keys):
-            if "|" in key:
-                problems.append(((index,), f"{key!r}: '|' separates the keys of multi partitions"))
+            problem = static_key_problem(key)
+            if problem is not None:
+                problems.append(((index,), f"partition key {key!r} {problem}"))
             elif key in keys[:index]:
                 problems.append(((index,), f"duplicate partition key {key!r}"))
         raise_any(problems)

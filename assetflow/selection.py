@@ -110,10 +110,20 @@ def _resolve_atom(graph: AssetGraph, text: str) -> set[str]:
     return result
 
 
-def _terms(expression: str | Sequence[str] | None) -> list[str]:
+def _terms(expression: str | Sequence[str] | None, what: str = "selection") -> list[str]:
+    """The space-separated terms; ``None`` (nothing given) is none, meaning every asset.
+
+    A selection given but blank (``assetflow backfill "" ...``, an unset shell variable) is an
+    error rather than "every asset": it is a slip, and running everything is a costly guess.
+    """
     if expression is None:
         return []
     parts = [expression] if isinstance(expression, str) else list(expression)
+    if any(not part.strip() for part in parts):
+        given = " ".join(repr(part) for part in parts)
+        if what == "selection":
+            raise SelectionError(f"empty selection {given}: name assets, or '*' for all of them")
+        raise SelectionError(f"empty selection {given} for {what}: name assets, or drop {what}")
     return [term for part in parts for term in part.split()]
 
 
@@ -141,6 +151,6 @@ def select(
 ) -> list[str]:
     """Asset names selected by ``expression`` minus ``exclude``, in topological order."""
     chosen = resolve(graph, expression)
-    if _terms(exclude):
+    if _terms(exclude, "--exclude"):
         chosen -= resolve(graph, exclude)
     return [name for name in graph.topological_order() if name in chosen]

@@ -409,3 +409,104 @@ def test_debug_after_the_subcommand(
     assert out == ""
     assert "Traceback" in err, err
     assert err.strip().splitlines()[-1].startswith("error: dependency cycle")
+
+
+# --- Input that must be refused (issue 13, item 11), through the real CLI ---------------------
+
+STATIC = IMPORTS + "@asset(partitions=StaticPartitions({keys}))\ndef regions():\n    ...\n"
+STATIC_TOML = (
+    PROJECT_HEADER + '[assets.regions]\nsql = "select 1"\npartitions = {{ static = {keys} }}\n'
+)
+NEVER = '[schedules.never]\ncron = "0 0 31 2 *"\nselect = "*"\n'
+
+REFUSED: dict[str, Case] = {
+    "cron that never fires (Feb 31), list": Case(
+        ["list"],
+        ["assets.toml", "schedules.never.cron", "'0 0 31 2 *'", "never fires"],
+        toml=PROJECT_HEADER + NEVER,
+    ),
+    "cron that never fires, schedules": Case(
+        ["schedules"], ["schedules.never.cron", "never fires"], toml=PROJECT_HEADER + NEVER
+    ),
+    "cron that never fires, scheduler --once": Case(
+        ["scheduler", "--once"],
+        ["schedules.never.cron", "never fires"],
+        toml=PROJECT_HEADER + NEVER,
+    ),
+    "cron of a Python asset that never fires (Apr 31)": Case(
+        ["list"],
+        ["'monthly_report'", "'0 6 31 4 *'", "never fires"],
+        pipeline=IMPORTS + '@asset(schedule="0 6 31 4 *")\ndef monthly_report():\n    ...\n',
+    ),
+    "runs --status bogus": Case(
+        ["runs", "--status", "bogus"],
+        ["'bogus'", "running", "success", "failed", "cancelled", "crashed"],
+    ),
+    "static key '-' in Python": Case(
+        ["list"],
+        ["'-'", "unpartitioned", "pipeline.py"],
+        pipeline=STATIC.format(keys='["eu", "-"]'),
+    ),
+    "static key holding a newline in Python": Case(
+        ["list"],
+        ["'eu\\nwest'", "control character", "pipeline.py"],
+        pipeline=STATIC.format(keys='["eu\\nwest"]'),
+    ),
+    "static key '-' in assets.toml": Case(
+        ["list"],
+        ["assets.toml", "assets.regions.partitions.static[1]", "'-'", "unpartitioned"],
+        toml=STATIC_TOML.format(keys='["eu", "-"]'),
+    ),
+    "static key holding a newline in assets.toml": Case(
+        ["list"],
+        ["assets.toml", "assets.regions.partitions.static[0]", "'eu\\nwest'", "control character"],
+        toml=STATIC_TOML.format(keys='["eu\\nwest"]'),
+    ),
+    "workers = 10**26": Case(
+        ["list"],
+        ["assets.toml", "executor.workers", "[1, 1024]", "100000000000000000000000000"],
+        toml=PROJECT_HEADER + "[executor]\nworkers = 100000000000000000000000000\n",
+    ),
+    "--workers 10**26 on the command line": Case(
+        ["materialize", "customers", "--workers", "100000000000000000000000000"],
+        ["--workers", "1024"],
+    ),
+}
+
+# Every command taking a selection refuses an empty one instead of selecting every asset.
+EMPTY_SELECTION: dict[str, list[str]] = {
+    "backfill": ["backfill", "", "--from", "2024-01-01", "--to", "2024-01-02"],
+    "materialize": ["materialize", ""],
+    "materialize of blanks": ["materialize", "  "],
+    "plan": ["plan", ""],
+    "status": ["status", ""],
+    "list": ["list", ""],
+    "graph": ["graph", ""],
+    "checks": ["checks", ""],
+    "check": ["check", ""],
+    "--exclude": ["materialize", "--exclude", ""],
+    "an empty term among others": ["materialize", "orders", ""],
+}
+
+
+@pytest.mark.parametrize("case", list(REFUSED.values()), ids=list(REFUSED))
+def test_refused_input_exits_2_naming_the_culprit(case: Case, make_project: ProjectFactory) -> None:
+    root = make_project(case.toml, {"pipeline.py": case.pipeline, **case.modules})
+    assert_bad_input(run_cli(case.args, root), case.culprits)
+
+
+@pytest.mark.parametrize("args", list(EMPTY_SELECTION.values()), ids=list(EMPTY_SELECTION))
+def test_empty_selection_is_refused(args: list[str], make_project: ProjectFactory) -> None:
+    root = make_project(pipeline=SHOP)
+    assert_bad_input(run_cli(args, root), ["empty selection"])
+    assert not (root / ".assetflow").exists(), "nothing ran, nothing was recorded"
+
+
+def test_assets_toml_with_a_byte_order_mark_is_read(make_project: ProjectFactory) -> None:
+    """Windows editors save UTF-8 with a BOM; the file is read as if it had none."""
+    root = make_project(pipeline=SHOP)
+    toml = root / "assets.toml"
+    toml.write_bytes(b"\xef\xbb\xbf" + toml.read_bytes())
+    code, out, err = run_cli(["list"], root)
+    assert (code, err) == (0, ""), err
+    assert "orders_cleaned" in out

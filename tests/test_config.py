@@ -7,6 +7,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from assetflow.config import (
     CONFIG_FILENAME,
@@ -287,7 +289,7 @@ def test_unknown_key_deep_inside(tmp_path: Path) -> None:
 
 def test_wrong_type(tmp_path: Path) -> None:
     message = error(tmp_path, MINIMAL + '[executor]\nworkers = "four"\n')
-    assert "assets.toml: executor.workers: expected an integer >= 1, got 'four'" in message
+    assert "assets.toml: executor.workers: expected an integer in [1, 1024], got 'four'" in message
 
 
 def test_missing_required_key(tmp_path: Path) -> None:
@@ -510,3 +512,45 @@ def test_sections_can_be_built_in_code() -> None:
     assert section.timeout == timedelta(minutes=1)
     with pytest.raises(ValueError, match="static is required"):
         MappingSpec(kind="static")
+
+
+# --- Static partition keys: one rule for Python and assets.toml (issue 13, item 11) ------------
+
+KEY_TEXT = st.one_of(
+    st.sampled_from(["-", "", " eu", "eu ", "e|u", "eu\nwest", "eu\twest", "eu\u200bwest", "a-b"]),
+    st.text(alphabet=st.characters(codec="utf-8"), max_size=6),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(key=KEY_TEXT)
+def test_a_static_key_is_refused_alike_in_python_and_toml_and_an_accepted_one_round_trips(
+    key: str,
+) -> None:
+    from assetflow.config import parse_config
+    from assetflow.errors import DefinitionError
+    from assetflow.partitions import MultiPartitions, StaticPartitions
+
+    assume(key != "x")  # a repeated key is another error
+    data = {
+        "project": {"name": "t"},
+        "assets": {"regions": {"sql": "select 1", "partitions": {"static": ["x", key]}}},
+    }
+    try:
+        definition = StaticPartitions(["x", key])
+    except DefinitionError as python_error:
+        with pytest.raises(ConfigError) as caught:
+            parse_config(data, Path("assets.toml"))
+        assert "assets.regions.partitions.static[1]" in str(caught.value), caught.value
+        assert repr(key) in str(python_error) and repr(key) in str(caught.value)
+        assert "\n" not in str(caught.value) and "\n" not in str(python_error)
+        return
+    parse_config(data, Path("assets.toml"))  # accepted there too
+    # A key is typed, printed on one line and joined into multi keys: all of that holds.
+    assert key not in ("", "-") and "|" not in key and key == key.strip()
+    assert key.isprintable() or " " in key, repr(key)
+    assert definition.validate_key(key) == key
+    multi = MultiPartitions({"a": definition, "b": StaticPartitions(["y"])})
+    keys = multi.keys(None)
+    assert [multi.validate_key(k) for k in keys] == keys
+    assert f"{key}|y" in keys

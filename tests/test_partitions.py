@@ -293,7 +293,7 @@ def test_end_is_exclusive() -> None:
         (lambda: StaticPartitions([]), "at least one key"),
         (lambda: StaticPartitions(["eu", "eu", "us"]), "repeat: eu"),
         (lambda: StaticPartitions(["eu|x"]), "must not contain '|'"),
-        (lambda: StaticPartitions(["", "x"]), "non-empty strings"),
+        (lambda: StaticPartitions(["", "x"]), "must not be empty"),
         (lambda: StaticPartitions("eu"), "a list of keys"),
         (lambda: MultiPartitions({"date": DailyPartitions("2024-01-01")}), "at least two"),
         (

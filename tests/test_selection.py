@@ -65,7 +65,7 @@ def graph() -> AssetGraph:
             },
         ),
         (
-            "",
+            None,
             {
                 "raw_orders",
                 "orders",
@@ -121,3 +121,15 @@ def test_parse_atom() -> None:
         2,
         True,
     )
+
+
+@pytest.mark.parametrize("expression", ["", "  ", ["orders", ""], [""]])
+def test_an_empty_selection_given_is_an_error_not_everything(
+    graph: AssetGraph, expression: str | list[str]
+) -> None:
+    """Nothing given (None) means every asset; a blank one given is a slip (an unset shell
+    variable), and a costly one to read as "everything"."""
+    with pytest.raises(SelectionError, match="empty selection"):
+        select(graph, expression)
+    with pytest.raises(SelectionError, match=r"empty selection .* for --exclude"):
+        select(graph, "orders", exclude=expression)

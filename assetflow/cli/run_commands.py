@@ -38,10 +38,27 @@ ForceOption = Annotated[
 FailFastOption = Annotated[
     bool, typer.Option("--fail-fast", help="Start no new step after the first failure.")
 ]
+
+
+def _workers_in_range(value: int | None) -> int | None:
+    """Refuse a --workers outside [1, MAX_WORKERS] with one line, like executor.workers."""
+    if value is None:
+        return None
+    from assetflow.config import MAX_WORKERS
+    from assetflow.errors import RunError
+
+    if not 1 <= value <= MAX_WORKERS:
+        raise RunError(f"--workers: expected an integer in [1, {MAX_WORKERS}], got {value}")
+    return value
+
+
 WorkersOption = Annotated[
     int | None,
     typer.Option(
-        "--workers", "-w", min=1, help="Steps run in parallel (default: executor.workers)."
+        "--workers",
+        "-w",
+        callback=_workers_in_range,
+        help="Steps run in parallel (default: executor.workers).",
     ),
 ]
 ExecutorOption = Annotated[

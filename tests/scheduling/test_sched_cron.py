@@ -6,7 +6,10 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
+from assetflow.config_fields import validate_cron
 from assetflow.scheduling.cron import (
     COALESCE_COUNT_LIMIT,
     DueTick,
@@ -144,3 +147,86 @@ def test_coalesced_count_stops_at_its_limit() -> None:
 def test_naive_datetimes_are_refused() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         due_tick("0 3 * * *", "UTC", None, datetime(2024, 1, 1))
+
+
+# --- Expressions that never fire are refused at load (issue 13, item 11) -----------------------
+
+# A field as cron text and the values it stands for (the test's own reading, not croniter's).
+Field = tuple[str, frozenset[int]]
+
+
+def _field(low: int, high: int, likely: tuple[int, ...]) -> st.SearchStrategy[Field]:
+    """``likely`` values come up more often: the days and months that make a cron never fire."""
+    every = st.just(("*", frozenset(range(low, high + 1))))
+    values = st.one_of(st.sampled_from(likely), st.integers(low, high))
+    one = values.map(lambda v: (str(v), frozenset({v})))
+    span = st.tuples(st.integers(low, high), st.integers(low, high)).map(sorted)
+    ranged = span.map(lambda ab: (f"{ab[0]}-{ab[1]}", frozenset(range(ab[0], ab[1] + 1))))
+    stepped = st.integers(2, 12).map(lambda n: (f"*/{n}", frozenset(range(low, high + 1, n))))
+    listed = st.lists(values, min_size=2, max_size=3, unique=True).map(
+        lambda vs: (",".join(map(str, vs)), frozenset(vs))
+    )
+    return st.one_of(every, one, ranged, stepped, listed)
+
+
+def _fires_somewhere(day_field: Field, month_field: Field, dow_field: Field) -> bool:
+    """Whether any date of a whole 28-year calendar cycle matches (Vixie cron's day rule: with
+    both day fields restricted, either one matching is enough)."""
+    days, months, dows = day_field[1], month_field[1], dow_field[1]
+    either = day_field[0] != "*" and dow_field[0] != "*"
+    moment = datetime(2000, 1, 1)
+    while moment.year < 2028:
+        if moment.month in months:
+            by_day = moment.day in days
+            by_dow = (moment.weekday() + 1) % 7 in dows
+            if (by_day or by_dow) if either else (by_day and by_dow):
+                return True
+        moment += timedelta(days=1)
+    return False
+
+
+@settings(max_examples=150, deadline=None)
+@given(day=_field(1, 31, (29, 30, 31)), month=_field(1, 12, (2, 4, 6)), dow=_field(0, 6, (0,)))
+@example(day=("31", frozenset({31})), month=("2", frozenset({2})), dow=("*", frozenset(range(7))))
+def test_a_cron_is_refused_exactly_when_no_date_ever_matches(
+    day: Field, month: Field, dow: Field
+) -> None:
+    expression = f"0 3 {day[0]} {month[0]} {dow[0]}"
+    try:
+        validate_cron(expression)
+    except ValueError as exc:
+        assert "never fires" in str(exc) and repr(expression) in str(exc)
+        assert not _fires_somewhere(day, month, dow), expression
+    else:
+        assert _fires_somewhere(day, month, dow), expression
+
+
+DAY_TEXTS = st.sampled_from(["*", "1", "15", "28", "29", "30", "31", "L", "30-31", "*/10"])
+MONTH_TEXTS = st.sampled_from(["*", "1", "2", "4", "2,4", "4,6,9,11", "2-3", "*/6", "12"])
+DOW_TEXTS = st.sampled_from(["*", "0", "1-5", "1#5", "5#1", "6#4", "0L", "3"])
+ZONES = st.sampled_from(["UTC", "America/New_York", "Asia/Seoul", "Australia/Lord_Howe"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    day=DAY_TEXTS,
+    month=MONTH_TEXTS,
+    dow=DOW_TEXTS,
+    zone=ZONES,
+    now=st.datetimes(datetime(1990, 1, 1), datetime(2080, 1, 1), timezones=st.just(UTC)),
+)
+def test_every_cron_accepted_has_a_next_and_a_latest_tick(
+    day: str, month: str, dow: str, zone: str, now: datetime
+) -> None:
+    """Whatever croniter parses and the config accepts, `schedules` and the scheduler can ask
+    for its ticks (croniter raised CroniterBadDateError on `0 0 31 2 *`)."""
+    expression = f"30 2 {day} {month} {dow}"
+    try:
+        validate_cron(expression)
+    except ValueError as exc:
+        assert "never fires" in str(exc) or "invalid cron" in str(exc)
+        return
+    following = next_tick(expression, zone, now)
+    assert following > now
+    previous = latest_tick(expression, zone, now)
+    assert previous is None or previous <= now
