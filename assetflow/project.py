@@ -324,7 +324,7 @@ class Project:
             partition = "-"
         key = definition.partitions.validate_key(partition, now)
         evaluator = operations.evaluator(self, now)
-        return why(evaluator, asset, key, operations.store_of(self).materialization)
+        return why(evaluator, asset, key, operations.store_of(self).success_history)
 
     def runs(
         self, limit: int = 20, status: str | None = None, asset: str | None = None

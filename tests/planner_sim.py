@@ -118,8 +118,20 @@ class History:
         return state.last_success.data_version if state and state.last_success else None
 
     def lookup(self, materialization_id: int) -> MaterializationRecord | None:
-        """The materialization with this id (the ``lookup`` that ``why`` takes)."""
+        """The materialization with this id."""
         return self.records.get(materialization_id)
+
+    def successes(self, node: Node, since: int | None) -> list[MaterializationRecord]:
+        """The successes of ``node`` in order, from materialization ``since`` on if it is
+        known (the history that ``why`` takes)."""
+        found = [
+            r
+            for r in self.records.values()
+            if (r.asset, r.partition) == node and r.status is StepStatus.SUCCESS
+        ]
+        found.sort(key=lambda r: (r.ended_at, r.id))
+        start = next((i for i, r in enumerate(found) if r.id == since), 0)
+        return found[start:]
 
     def plan(self, targets: Sequence[Node], *, only: bool = False, force: bool = False) -> Plan:
         return build_plan(self.graph, self.evaluator(), targets, only=only, force=force)
@@ -148,7 +160,7 @@ class History:
         success = LastSuccess(self.next_id, code, version, self.now, tuple(inputs))
         record = self.records[self.next_id] = MaterializationRecord(
             id=self.next_id,
-            run_id="sim",
+            run_id=f"sim-{self.next_id}",  # one run per success, so ``why`` can name it
             asset=asset,
             partition=partition,
             attempt=1,

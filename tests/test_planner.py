@@ -168,7 +168,7 @@ def test_why_names_a_code_change_as_the_cause() -> None:
     )
     # New code, new data (deterministic_data hashes the code): the month reads a change.
     history.make_fresh([("orders_cleaned", key) for key in JANUARY])
-    links = why(history.evaluator(), "monthly_revenue", "2024-01", lookup=history.lookup)
+    links = why(history.evaluator(), "monthly_revenue", "2024-01", history.successes)
     assert links[0].reasons[0].kind is ReasonKind.UPSTREAM_CHANGED
     assert links[0].cause == "because code of orders_cleaned changed (c1 → c2)"
     assert "because code of orders_cleaned changed (c1 → c2)" in render_why(links)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from assetflow.planner.status import Node, Reason, StatusEvaluator, node_name, short_version
 from assetflow.records import MaterializationRecord, PartitionStatus, ReasonKind
 
-MaterializationLookup = Callable[[int], MaterializationRecord | None]
+# The successes of a partition in (ended_at, id) order, from the materialization with the given
+# id on (all of them if it is None or no longer stored).
+SuccessHistory = Callable[[Node, int | None], Sequence[MaterializationRecord]]
 
 # Reasons worth following upstream, most telling first.
 _FOLLOW = (ReasonKind.UPSTREAM_CHANGED, ReasonKind.UPSTREAM_STALE)
@@ -39,10 +41,13 @@ def why(
     evaluator: StatusEvaluator,
     asset: str,
     partition: str,
-    lookup: MaterializationLookup | None = None,
+    successes: SuccessHistory | None = None,
     max_depth: int = 100_000,
 ) -> list[WhyLink]:
-    """The reason chain of one partition: itself, then the upstream its first reason names."""
+    """The reason chain of one partition: itself, then the upstream its first reason names.
+
+    With ``successes`` (the history of a partition), an upstream that changed says which of its
+    materializations changed the data and why (see :func:`change_event`)."""
     links: list[WhyLink] = []
     node: Node | None = (asset, partition)
     seen: set[Node] = set()
@@ -54,7 +59,7 @@ def why(
             (r for kind in _FOLLOW for r in result.reasons if r.kind is kind and r.upstream),
             None,
         )
-        cause = _change_cause(evaluator, node, follow, lookup) if follow else None
+        cause = _change_cause(evaluator, node, follow, successes) if follow else None
         links.append(WhyLink(node, result.status, result.reasons, depth, cause))
         node = follow.upstream if follow else None
         depth += 1
@@ -62,9 +67,10 @@ def why(
 
 
 def _change_cause(
-    evaluator: StatusEvaluator, node: Node, reason: Reason, lookup: MaterializationLookup | None
+    evaluator: StatusEvaluator, node: Node, reason: Reason, successes: SuccessHistory | None
 ) -> str | None:
-    """Why an upstream's data changed: its code, or a rematerialization with new data."""
+    """Why an upstream's data changed since ``node`` read it: the event that brought in the
+    data version it holds now, a code change or new data with the same code."""
     if reason.kind is not ReasonKind.UPSTREAM_CHANGED or reason.upstream is None:
         return None
     upstream = reason.upstream
@@ -78,13 +84,43 @@ def _change_cause(
     current = up_state.last_success if up_state else None
     if read is None or current is None:
         return None
-    old = lookup(read.materialization_id) if lookup and read.materialization_id else None
-    if old is not None and old.code_version != current.code_version:
+    unknown = f"because {node_name(upstream)} was rematerialized with different data"
+    if successes is None:
+        return unknown
+    history = list(successes(upstream, read.materialization_id))
+    # Successes recorded after the snapshot was read are not what the status is about.
+    cut = next((i for i, r in enumerate(history) if r.id == current.materialization_id), None)
+    found = change_event(history if cut is None else history[: cut + 1])
+    if found is None:
+        return unknown
+    event, before = found
+    if before is None:
+        return unknown
+    if before.code_version != event.code_version:
         return (
-            f"because code of {upstream[0]} changed ({short_version(old.code_version)} → "
-            f"{short_version(current.code_version)})"
+            f"because code of {upstream[0]} changed ({short_version(before.code_version)} → "
+            f"{short_version(event.code_version)})"
         )
-    return f"because {node_name(upstream)} was rematerialized with different data"
+    return f"because data of {node_name(upstream)} changed (run {event.run_id})"
+
+
+def change_event(
+    successes: Sequence[MaterializationRecord],
+) -> tuple[MaterializationRecord, MaterializationRecord | None] | None:
+    """Of a partition's successes (oldest first), the one that brought in the data version
+    the last one holds, and the success just before it (``None`` if there is none).
+
+    Later successes with the same data version (the same data again, or new code that made
+    the same data) changed nothing downstream, so they are never the cause; of several changes
+    since a reader read the partition, the latest is the one it sees.
+    """
+    if not successes:
+        return None
+    current = successes[-1].data_version
+    first = len(successes) - 1
+    while first > 0 and successes[first - 1].data_version == current:
+        first -= 1
+    return successes[first], successes[first - 1] if first > 0 else None
 
 
 def render_why(links: list[WhyLink]) -> str:

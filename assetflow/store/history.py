@@ -43,6 +43,7 @@ __all__ = [
     "run",
     "run_steps",
     "runs",
+    "success_history",
 ]
 
 # How many recent successes an asset's typical duration is taken from.
@@ -262,6 +263,26 @@ def lineage_walk(
                     nodes[record.id] = record
                     frontier.append(record.id)
     return LineageWalk(root, nodes, edges)
+
+
+def success_history(
+    connection: duckdb.DuckDBPyConnection, asset: str, partition: str, since: int | None
+) -> list[MaterializationRecord]:
+    """The successes of ``asset[partition]`` in status order ``(ended_at, id)``, from the
+    materialization ``since`` on (all of them when it is ``None`` or pruned): what ``why``
+    reads to find the event that changed a partition's data version."""
+    rows = connection.execute(
+        f"""
+        SELECT {_M_COLUMNS} FROM materializations m
+        LEFT JOIN (SELECT ended_at AS at, id AS since FROM materializations WHERE id = $since) s
+            ON true
+        WHERE m.asset = $asset AND m.partition = $partition AND m.status = 'success'
+          AND (s.since IS NULL OR m.ended_at > s.at OR (m.ended_at = s.at AND m.id >= s.since))
+        ORDER BY m.ended_at, m.id
+        """,
+        {"asset": asset, "partition": partition, "since": since},
+    ).fetchall()
+    return [materialization_from_row(row) for row in rows]
 
 
 def downstream_readers(

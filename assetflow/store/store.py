@@ -372,6 +372,13 @@ class StateStore(SideTables):
         with self._reading() as connection:
             return history.lineage_walk(connection, asset, partition, directions, depth)
 
+    def success_history(
+        self, node: tuple[str, str], since: int | None = None
+    ) -> list[MaterializationRecord]:
+        """The successes of ``node`` in order, from materialization ``since`` on (for ``why``)."""
+        with self._reading() as connection:
+            return history.success_history(connection, node[0], node[1], since)
+
     def downstream_readers(self, materialization_id: int) -> list[MaterializationRecord]:
         """The materializations that read ``materialization_id``, in start order."""
         with self._reading() as connection:

@@ -109,7 +109,7 @@ def load_partition(
     statuses = evaluator(project, moment, include=[node])
     (result,) = statuses.evaluate([node])
     store = store_of(project)
-    chain = why(statuses, asset, node[1], store.materialization)
+    chain = why(statuses, asset, node[1], store.success_history)
     why_lines = [
         "  " * link.depth
         + f"{link.node[0]}[{link.node[1]}] {link.status.value}"
