@@ -61,8 +61,7 @@ def backfill(
         raise RunError("a backfill needs --from and --to")
     if downstream:
         scope = replace(scope, selection=tuple(f"{term}+" for term in scope.selection or ("*",)))
-    read_at = utcnow()  # when history is read, whatever moment the plan is for
-    moment = now or read_at
+    moment = now or utcnow()
     ev = evaluator(project, moment, include=targets(project, scope, moment))
     nodes = _backfill_nodes(project, scope, ev, missing_only, stale_only)
     plan = with_estimates(project, build_plan(project.graph, ev, nodes, force=True))
@@ -84,7 +83,7 @@ def backfill(
     with deferred_interrupts():
         store_of(project).create_backfill(record)
         return _run_backfill(
-            project, record, plan, scope, workers, fail_fast, observer, ev.snapshot, read_at
+            project, record, plan, scope, workers, fail_fast, observer, ev.snapshot
         )
 
 
@@ -109,8 +108,7 @@ def resume_backfill(
         first=record.range_from,
         last=record.range_to,
     )
-    read_at = utcnow()  # when history is read, whatever moment the plan is for
-    moment = now or read_at
+    moment = now or utcnow()
     ev = evaluator(project, moment, include=targets(project, scope, moment))
     nodes = _backfill_nodes(
         project, scope, ev, bool(arguments.get("missing_only")), bool(arguments.get("stale_only"))
@@ -124,7 +122,7 @@ def resume_backfill(
     plan = with_estimates(project, build_plan(project.graph, ev, remaining, force=True))
     with deferred_interrupts():
         return _run_backfill(
-            project, record, plan, scope, workers, fail_fast, observer, ev.snapshot, read_at
+            project, record, plan, scope, workers, fail_fast, observer, ev.snapshot
         )
 
 
@@ -151,7 +149,6 @@ def _run_backfill(
     fail_fast: bool,
     observer: RunObserver | None,
     snapshot: StateSnapshot,
-    read_at: datetime,
 ) -> RunResult:
     from assetflow.runner.run import RunCancelled
 
@@ -170,7 +167,6 @@ def _run_backfill(
             backfill_id=record.backfill_id,
             extra_arguments={"backfill_id": record.backfill_id},
             snapshot=snapshot,
-            since=read_at,
         )
         status = result.status
         return result

@@ -251,14 +251,13 @@ def execute(
     extra_arguments: dict[str, Any] | None = None,
     snapshot: StateSnapshot | None = None,
     cancel: threading.Event | None = None,
-    since: datetime | None = None,
 ) -> RunResult:
     """Run a plan and record it; raises RunCancelled (with the recorded result) on Ctrl-C.
 
-    ``snapshot`` is the history the plan was made from (read again if not given). Setting
-    ``cancel`` (from another thread) stops the run as Ctrl-C does. ``since`` is the real time
-    the plan's history was read (default ``plan.created_at``; the scheduler plans at a tick's
-    time, which may differ): successes other runs record after it count as done elsewhere.
+    ``snapshot`` is the history the plan was made from (read again if not given): a planned
+    partition whose last success is no longer the one it holds was made by another run
+    meanwhile, and is skipped as done elsewhere. Setting ``cancel`` (from another thread) stops
+    the run as Ctrl-C does.
     """
     from assetflow import __version__
     from assetflow.io import Warehouse
@@ -313,7 +312,14 @@ def execute(
         try:
             # Claimed after the run is recorded, so that no claim names an unknown run.
             steps = [step.node for step in plan.steps]
-            leases = LeaseKeeper(store, run.run_id, steps, since or plan.created_at)
+            # What the plan read decides what counts as made elsewhere since; a plan made by
+            # hand has no such record, and then the snapshot read for the run stands in.
+            seen = (
+                plan.seen
+                if plan.seen is not None
+                else {n: latest.get(n, (None,))[0] for n in steps}
+            )
+            leases = LeaseKeeper(store, run.run_id, steps, seen)
             result = PlanRunner(env, plan, options, observer, leases).run()
             status = result.status
         except (RunCancelled, KeyboardInterrupt):  # KeyboardInterrupt: a forced stop

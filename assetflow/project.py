@@ -238,8 +238,7 @@ class Project:
         """
         operations.check_executor(executor or self.config.executor.kind)
         scope = _scope(selection, exclude, partition, first, last)
-        read_at = utcnow()  # when history is read, whatever moment the plan is for
-        moment = now or read_at
+        moment = now or utcnow()
         forced = operations.targets(self, scope, moment) if force else ()
         # One read of history for plan and run; a forced run also reads what its targets read.
         evaluator = operations.evaluator(self, moment, include=forced)
@@ -252,7 +251,6 @@ class Project:
             fail_fast=fail_fast,
             observer=observer,
             snapshot=evaluator.snapshot,
-            since=read_at,
         )
 
     def backfill(

@@ -22,15 +22,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``assetflow`` console script."""
     _terminate_like_interrupt()
     code = run(list(sys.argv[1:] if argv is None else argv))
-    if code == EXIT_CANCELLED:
-        _exit_now_if_steps_linger(code)
+    _exit_now_if_threads_linger(code)
     sys.exit(code)
 
 
-def _exit_now_if_steps_linger(code: int) -> None:
-    """After a forced stop (Ctrl-C twice) a step may still run in a worker thread, and Python
-    waits for those at exit: leave at once instead. Everything the run could record is
-    written by now; the lingering step's work is uncommitted, as after kill -9."""
+def _exit_now_if_threads_linger(code: int) -> None:
+    """Python waits at exit for every non-daemon thread: a step still running after a forced
+    stop (Ctrl-C twice), or a thread asset code started and left running. The command is done
+    and its run recorded by now: leave at once instead of hanging (the lingering step's work
+    is uncommitted, as after kill -9)."""
     import os
     import threading
 
@@ -63,12 +63,15 @@ def run(args: list[str]) -> int:
     """Run the CLI with ``args`` and return its exit code (never raises for user errors)."""
     from assetflow.cli.app import app
     from assetflow.cli.compat import Abort, ClickException, Exit, get_command
+    from assetflow.cli.streams import stdout_for_document_only
     from assetflow.errors import AssetflowError, RunCancelled
 
     debug = "--debug" in args
     command = get_command(app)
+    guard = stdout_for_document_only() if "--json" in args else contextlib.nullcontext()
     try:
-        result = command.main(args=args, prog_name="assetflow", standalone_mode=False)
+        with guard:
+            result = command.main(args=args, prog_name="assetflow", standalone_mode=False)
     except AssetflowError as exc:
         if debug:
             traceback.print_exc()

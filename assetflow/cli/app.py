@@ -7,7 +7,6 @@ Heavy modules (pydantic, networkx, duckdb) are imported inside the commands, so 
 from __future__ import annotations
 
 import json
-import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -80,7 +79,9 @@ def load_project(ctx: typer.Context, project: Path | None) -> Project:
 
 
 def print_json(document: Any) -> None:
-    sys.stdout.write(json.dumps(document, indent=2, default=str) + "\n")
+    from assetflow.cli.streams import document_stream
+
+    document_stream().write(json.dumps(document, indent=2, default=str) + "\n")
 
 
 @app.command("init")

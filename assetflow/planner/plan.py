@@ -57,6 +57,9 @@ class Plan:
     only: bool = False
     force: bool = False
     estimates: Mapping[str, float] = field(default_factory=dict)
+    # The id of each step's last success in the history the plan was made from (None: it had
+    # none). A run skips a step whose partition another run made since (see runner.leases).
+    seen: Mapping[Node, int | None] | None = None
 
     def __len__(self) -> int:
         return len(self.steps)
@@ -147,6 +150,11 @@ def build_plan(
                 chosen[upstream] = result.reasons
                 stack.append(upstream)
     steps = _order_steps(graph, evaluator, chosen, upstream_map)
+    seen: dict[Node, int | None] = {}
+    for node in chosen:
+        state = evaluator.snapshot.get(node)
+        last = state.last_success if state is not None else None
+        seen[node] = last.materialization_id if last is not None else None
     return Plan(
         steps=tuple(steps),
         targets=targets,
@@ -154,6 +162,7 @@ def build_plan(
         only=only,
         force=force,
         estimates=dict(estimates or {}),
+        seen=seen,
     )
 
 

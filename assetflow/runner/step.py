@@ -40,6 +40,7 @@ from assetflow.records import (
 from assetflow.runner.checking import CheckFailed, audit, outcome_of
 from assetflow.runner.results import StepResult
 from assetflow.store.recorder import Recorder
+from assetflow.store.text import describe, describe_exception
 
 Node = tuple[str, str]
 
@@ -188,9 +189,11 @@ def _attempt(env: StepEnvironment, definition: AssetDef, step: PlanStep, attempt
             definition, step.partition, value, con
         )
     except BaseException as exc:  # the asset's own failure, recorded, never raised
-        if isinstance(exc, KeyboardInterrupt | SystemExit):
-            raise
-        error = f"{type(exc).__name__}: {exc}"
+        # KeyboardInterrupt and SystemExit included: steps run on worker threads, where no
+        # signal ever lands, so these come from the asset's code (`sys.exit(0)`, a stray
+        # `raise KeyboardInterrupt`) and fail this step only. A real Ctrl-C reaches the run
+        # through its cancel event (see assetflow.runner.interrupts).
+        error = describe_exception(exc)
         if isinstance(exc, CheckFailed):
             error, checked = str(exc), list(exc.records)
         record = MaterializationRecord(
@@ -205,7 +208,7 @@ def _attempt(env: StepEnvironment, definition: AssetDef, step: PlanStep, attempt
             code_version=definition.code_version,
             metadata=dict(context.metadata),
             error=error,
-            traceback="".join(traceback.format_exception(exc)),
+            traceback=_format_traceback(exc),
         )
         env.recorder.add(
             materializations=[record], logs=_logs(handler, materialization_id), checks=checked
@@ -399,9 +402,25 @@ def _logs(handler: _CaptureHandler, materialization_id: int) -> list[LogRecord]:
             materialization_id=materialization_id,
             seq=seq,
             created_at=datetime.fromtimestamp(record.created).astimezone(),
-            level=record.levelname,
-            message=record.getMessage(),
-            logger=record.name,
+            level=str(record.levelname),
+            message=_message(record),
+            logger=str(record.name),
         )
         for seq, record in enumerate(handler.records)
     ]
+
+
+def _message(record: logging.LogRecord) -> str:
+    """The record's message; when its format and arguments do not fit (``log.info("%d", "x")``),
+    the format and the arguments as they are, so that nothing the asset said is lost."""
+    try:
+        return describe(record.getMessage())
+    except Exception as exc:
+        return f"{describe(record.msg)} {describe(record.args)} (not formatted: {exc})"
+
+
+def _format_traceback(exc: BaseException) -> str:
+    try:
+        return "".join(traceback.format_exception(exc))
+    except Exception:  # a broken exception object: its type is all that can be said
+        return describe_exception(exc)

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from assetflow import operations
 from assetflow.errors import RunCancelled
 from assetflow.planner.plan import build_plan
-from assetflow.records import RunKind, RunStatus, this_host, this_pid, utcnow
+from assetflow.records import RunKind, RunStatus, this_host, this_pid
 from assetflow.scheduling.automation import eager_targets
 from assetflow.scheduling.clock import Clock, SystemClock
 from assetflow.scheduling.cron import DueTick, due_tick, next_tick
@@ -212,7 +212,6 @@ class Scheduler:
         """
         try:
             operations.check_executor(self.project.config.executor.kind)
-            planned_at = utcnow()  # real time: what runs record is compared with it
             evaluator = operations.evaluator(self.project, moment)
             plan: Plan
             if only is None:
@@ -232,7 +231,6 @@ class Scheduler:
                     extra_arguments=arguments,
                     snapshot=evaluator.snapshot,
                     cancel=self.stop,
-                    since=planned_at,
                 )
             except RunCancelled as cancelled:
                 result = cancelled.result  # type: ignore[assignment]

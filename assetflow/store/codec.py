@@ -9,7 +9,7 @@ about 30 ms, against about 260 ms for a multi-row ``VALUES`` list and 1.1 s for 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +24,7 @@ from assetflow.records import (
     RunStatus,
     StepStatus,
 )
+from assetflow.store.text import dump_json, storable_text
 
 __all__ = [
     "BACKFILL_COLUMNS",
@@ -132,13 +133,29 @@ def insert_rows(
     """Insert ``rows`` into ``table`` with one statement (``verb`` may be ``INSERT OR REPLACE``)."""
     if not rows:
         return
-    lists = [list(values) for values in zip(*rows, strict=True)]
+    lists = [
+        _storable(kind, list(values))
+        for (_, kind), values in zip(columns, zip(*rows, strict=True), strict=True)
+    ]
     # JSON parameters bind as VARCHAR lists: the column's JSON type takes them as they are.
     unnests = ", ".join(
         f"UNNEST(?::{'VARCHAR' if kind == 'JSON' else kind}[])" for _, kind in columns
     )
     names = ", ".join(name for name, _ in columns)
     connection.execute(f"{verb} INTO {table} ({names}) SELECT {unnests}", lists)
+
+
+def _storable(kind: str, values: list[Any]) -> list[Any]:
+    """A column's values with every string made valid UTF-8 (see :mod:`assetflow.store.text`):
+    one value DuckDB refuses would fail the whole insert, and with it a batch of history."""
+    if kind in ("VARCHAR", "JSON"):
+        return [v if not isinstance(v, str) else storable_text(v) for v in values]
+    if kind == "VARCHAR[]":
+        return [
+            v if v is None else [s if not isinstance(s, str) else storable_text(s) for s in v]
+            for v in values
+        ]
+    return values
 
 
 def create_temp_table(
@@ -162,17 +179,6 @@ def utc(moment: datetime) -> datetime:
 
 def _utc_or_none(moment: datetime | None) -> datetime | None:
     return None if moment is None else utc(moment)
-
-
-def dump_json(value: Mapping[str, Any]) -> str | None:
-    """Compact JSON for user-supplied mappings; ``None`` for an empty one.
-
-    Values JSON cannot hold are written as their ``str()``: an odd metadata value must never
-    keep a batch of history from being recorded.
-    """
-    if not value:
-        return None
-    return json.dumps(value, separators=(",", ":"), sort_keys=True, default=str)
 
 
 def load_json(text: str | None) -> dict[str, Any]:

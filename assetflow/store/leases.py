@@ -8,7 +8,7 @@ A lease whose run is no longer ``running`` in ``runs`` is void: runs that died a
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import datetime
 
 import duckdb
@@ -75,33 +75,25 @@ def release_runs(connection: duckdb.DuckDBPyConnection, run_ids: Collection[str]
         )
 
 
-def success_by(
-    connection: duckdb.DuckDBPyConnection, node: Node, since: datetime
-) -> tuple[str, int, str | None] | None:
-    """``(run_id, materialization_id, data_version)`` of ``node``'s last success, if that
-    success ended after ``since``."""
-    rows = connection.execute(
-        "SELECT m.run_id, m.id, m.data_version FROM partition_status s JOIN materializations m "
-        "ON m.id = s.last_success_id WHERE s.asset = ? AND s.partition = ? "
-        "AND s.last_success_at > ?",
-        [node[0], node[1], since],
-    ).fetchall()
-    if not rows:
-        return None
-    run_id, materialization_id, data_version = rows[0]
-    return str(run_id), int(materialization_id), data_version
-
-
-def successes_since(
-    connection: duckdb.DuckDBPyConnection, nodes: Collection[Node], since: datetime, run_id: str
+def made_since_read(
+    connection: duckdb.DuckDBPyConnection, seen: Mapping[Node, int | None], run_id: str
 ) -> dict[Node, tuple[str, int, str | None]]:
-    """Of ``nodes``, those whose last success another run recorded after ``since``."""
-    if not nodes:
+    """Of the partitions in ``seen`` (each with the last success id a plan read, or None), those
+    whose committed last success is another one, recorded by a run other than ``run_id``:
+    ``(run_id, materialization_id, data_version)``.
+
+    Identity, not time: a success is committed by its run's batching recorder some time after
+    its step ended, so comparing end times with the moment a plan read history takes a success
+    committed after that read for an older one, and makes the partition twice.
+    """
+    if not seen:
         return {}
     rows = connection.execute(
-        f"SELECT s.asset, s.partition, m.run_id, m.id, m.data_version FROM partition_status s "
-        f"JOIN {_WANTED} w USING (asset, partition) JOIN materializations m "
-        "ON m.id = s.last_success_id WHERE s.last_success_at > ? AND m.run_id <> ?",
-        [*_columns(nodes), since, run_id],
+        "SELECT s.asset, s.partition, m.run_id, m.id, m.data_version FROM partition_status s "
+        "JOIN (SELECT UNNEST(?::VARCHAR[]) AS asset, UNNEST(?::VARCHAR[]) AS partition, "
+        "UNNEST(?::BIGINT[]) AS seen_id) w USING (asset, partition) "
+        "JOIN materializations m ON m.id = s.last_success_id "
+        "WHERE s.last_success_id IS DISTINCT FROM w.seen_id AND m.run_id <> ?",
+        [*_columns(list(seen)), list(seen.values()), run_id],
     ).fetchall()
     return {(a, p): (str(r), int(m), v) for a, p, r, m, v in rows}
