@@ -78,6 +78,12 @@ def why_command(
     partition: Annotated[
         str | None, typer.Argument(help="The partition key (omit for unpartitioned assets).")
     ] = None,
+    every_reason: Annotated[
+        bool,
+        typer.Option(
+            "--all", help="Every reason on its own line (default: grouped per upstream asset)."
+        ),
+    ] = False,
     as_json: JsonOption = False,
     project: ProjectOption = None,
     debug: DebugOption = False,
@@ -103,7 +109,7 @@ def why_command(
     else:
         from assetflow.runner.checking import outcome_of
 
-        typer.echo(render_why(links))
+        typer.echo(render_why(links, every_reason))
         for w in warnings:
             typer.echo(f"warning: check {w.check_name} fails on this data ({outcome_of(w)})")
 

@@ -6,10 +6,13 @@ Plain string building (no rich) keeps start-up light; every function takes data 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assetflow.graph import AssetGraph
 from assetflow.partitions import PartitionsDefinition, TimeWindowPartitions
+
+if TYPE_CHECKING:
+    from assetflow.planner.plan import Plan, PlanStep
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -163,3 +166,41 @@ def render_partitions(records: Sequence[Mapping[str, Any]]) -> str:
         rows = [[r["partition"], r["start"], r["end"]] for r in records]
         return table(["PARTITION", "START", "END"], rows) + f"\n\n{len(records)} partition(s)"
     return "\n".join(r["partition"] for r in records) + f"\n\n{len(records)} partition(s)"
+
+
+def render_plan_summary(plan: Plan) -> str:
+    """The human form of ``assetflow plan``: one line per asset (in order of its first step)
+    with its step count, first and last partition and the count of each first reason; an asset
+    with one step shows that step's reason. ``plan --all`` prints :meth:`Plan.explain`."""
+    if not plan.steps:
+        return plan.explain()
+    by_asset: dict[str, list[PlanStep]] = {}
+    for step in plan.steps:
+        by_asset.setdefault(step.asset, []).append(step)
+    rows = []
+    for asset, steps in by_asset.items():
+        first, last = steps[0], steps[-1]
+        if len(steps) == 1:
+            reason = first.reasons[0].detail if first.reasons else ""
+            more = f" (+{len(first.reasons) - 1} more)" if len(first.reasons) > 1 else ""
+            rows.append((asset, 1, first.partition, f"{first.status.value}: {reason}{more}"))
+            continue
+        kinds: dict[str, int] = {}
+        for step in steps:
+            kind = step.reasons[0].kind.value if step.reasons else step.status.value
+            kinds[kind] = kinds.get(kind, 0) + 1
+        counted = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items(), key=_by_count))
+        rows.append((asset, len(steps), f"{first.partition} … {last.partition}", counted))
+    widths = [max(len(str(row[i])) for row in rows) for i in range(3)]
+    lines = [f"{len(plan.steps)} step(s) in {len(rows)} asset(s):"]
+    for asset, count, keys, reasons in rows:
+        lines.append(
+            f"  {asset:<{widths[0]}}  {count:>{widths[1]}} step(s)  {keys:<{widths[2]}}  {reasons}"
+        )
+    if len(plan.steps) > len(rows):
+        lines.append("(`plan --all` lists every step)")
+    return "\n".join(lines)
+
+
+def _by_count(item: tuple[str, int]) -> tuple[int, str]:
+    return -item[1], item[0]

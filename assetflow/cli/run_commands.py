@@ -89,11 +89,16 @@ def plan_command(
     last: ToOption = None,
     only: OnlyOption = False,
     force: ForceOption = False,
+    every_step: Annotated[
+        bool, typer.Option("--all", help="Every step on its own line (default: per asset).")
+    ] = False,
     as_json: JsonOption = False,
     project: ProjectOption = None,
     debug: DebugOption = False,
 ) -> None:
     """Show the steps `materialize` would run and why, with an estimated duration."""
+    from assetflow.cli.render import render_plan_summary
+
     loaded = load_project(ctx, project)
     plan = loaded.plan(
         selection,
@@ -107,7 +112,7 @@ def plan_command(
     if as_json:
         print_json(plan.to_json())
         return
-    typer.echo(plan.explain())
+    typer.echo(plan.explain() if every_step else render_plan_summary(plan))
     if plan.estimated_seconds is not None:
         typer.echo(f"estimated duration: {plan.estimated_seconds:.1f}s (serial, from history)")
 

@@ -123,8 +123,12 @@ def change_event(
     return successes[first], successes[first - 1] if first > 0 else None
 
 
-def render_why(links: list[WhyLink]) -> str:
-    """The chain as indented text; the first line reads as one sentence."""
+def render_why(links: list[WhyLink], every_reason: bool = False) -> str:
+    """The chain as indented text; the first line reads as one sentence.
+
+    Reasons beyond a link's first are grouped per upstream asset and kind with a count (a
+    partition can read hundreds of stale upstream partitions); ``every_reason`` lists each.
+    """
     if not links:
         return ""
     lines = []
@@ -136,8 +140,26 @@ def render_why(links: list[WhyLink]) -> str:
             lines.append(head)
             continue
         lines.append(f"{head}: {link.reasons[0].detail}")
-        for extra in link.reasons[1:]:
-            lines.append(f"{indent}  also: {extra.detail}")
+        others = link.reasons[1:]
+        also = [r.detail for r in others] if every_reason else grouped_reasons(others)
+        lines += [f"{indent}  also: {text}" for text in also]
         if link.cause:
             lines.append(f"{indent}  {link.cause}")
     return "\n".join(lines)
+
+
+def grouped_reasons(reasons: Sequence[Reason]) -> list[str]:
+    """One text per (kind, upstream asset) in order of first appearance: the reason itself if
+    it is alone, else ``N partitions of ASSET KIND (FIRST … LAST)``."""
+    groups: dict[tuple[ReasonKind, str | None], list[Reason]] = {}
+    for reason in reasons:
+        asset = reason.upstream[0] if reason.upstream else None
+        groups.setdefault((reason.kind, asset), []).append(reason)
+    texts = []
+    for (kind, asset), members in groups.items():
+        if asset is None or len(members) == 1:
+            texts += [r.detail for r in members]
+            continue
+        keys = [r.upstream[1] for r in members if r.upstream is not None]
+        texts.append(f"{len(members)} partitions of {asset} {kind.value} ({keys[0]} … {keys[-1]})")
+    return texts
