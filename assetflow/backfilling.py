@@ -175,7 +175,7 @@ def _run_backfill(
         status = RunStatus.CANCELLED
         raise
     finally:
-        run_ids = [*record.run_ids, *([result.run_id] if result else [])]
+        run_ids = [*record.run_ids, *([result.run_id] if result and result.run_id else [])]
         store.update_backfill(
             record.backfill_id,
             status=status,

@@ -16,7 +16,7 @@ from assetflow.loader import load_definitions
 from assetflow.planner.explain import WhyLink
 from assetflow.planner.plan import Plan
 from assetflow.planner.status import StatusResult
-from assetflow.records import CheckRecord, utcnow
+from assetflow.records import CheckRecord, RunStatus, utcnow
 from assetflow.runner.results import RunObserver, RunResult
 from assetflow.scheduling.schedules import ScheduleSpec, collect_schedules
 from assetflow.selection import select
@@ -234,7 +234,8 @@ class Project:
         """Make the selection fresh: plan, run the plan, record everything.
 
         Returns the run's result (its status is ``failed`` if any step failed); raises
-        :class:`~assetflow.runner.run.RunCancelled` on Ctrl-C.
+        :class:`~assetflow.runner.run.RunCancelled` on Ctrl-C. With nothing to do, no run is
+        recorded: the result has ``run_id=None`` and no steps.
         """
         operations.check_executor(executor or self.config.executor.kind)
         scope = _scope(selection, exclude, partition, first, last)
@@ -243,6 +244,10 @@ class Project:
         # One read of history for plan and run; a forced run also reads what its targets read.
         evaluator = operations.evaluator(self, moment, include=forced)
         plan = operations.make_plan(self, scope, only=only, force=force, evaluator_=evaluator)
+        if plan.is_empty:
+            # Not a run: `materialize` from cron every five minutes would fill the history
+            # with empty ones. (A backfill is tracked, so it records even an empty run.)
+            return RunResult(None, RunStatus.SUCCESS)
         return operations.execute(
             self,
             plan,

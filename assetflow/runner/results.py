@@ -42,9 +42,12 @@ class StepResult:
 
 @dataclass(frozen=True)
 class RunResult:
-    """A finished (or cancelled) run: its id, status and every step in execution order."""
+    """A finished (or cancelled) run: its id, status and every step in execution order.
 
-    run_id: str
+    ``run_id`` is ``None`` when there was nothing to do and so no run (``materialize``).
+    """
+
+    run_id: str | None
     status: RunStatus
     steps: tuple[StepResult, ...] = ()
     backfill_id: str | None = None

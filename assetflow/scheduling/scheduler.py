@@ -48,6 +48,11 @@ LOGGER = logging.getLogger("assetflow.scheduler")
 DEFAULT_INTERVAL_S = 60.0
 
 
+def counted(n: int, singular: str, plural: str | None = None) -> str:
+    """``"1 schedule"``, ``"2 schedules"``, ``"0 freshness policies"``: log lines in English."""
+    return f"{n} {singular if n == 1 else plural or singular + 's'}"
+
+
 def format_tick(moment: datetime) -> str:
     """``2024-01-02T03:00+09:00``: a tick in its schedule's timezone, to the minute (or second)."""
     return moment.isoformat(timespec="minutes" if moment.second == 0 else "seconds")
@@ -245,11 +250,11 @@ class Scheduler:
         failed = ", ".join(f"{s.asset}[{s.partition}]" for s in result.failed[:5])
         self.log.log(
             logging.WARNING if result.status is not RunStatus.SUCCESS else logging.INFO,
-            "%s: run %s: %s (%d steps%s)%s",
+            "%s: run %s: %s (%s%s)%s",
             label,
             result.run_id,
             status,
-            len(plan.steps),
+            counted(len(plan.steps), "step"),
             f": {counts}" if counts else "",
             f"; failed: {failed}" if failed else "",
         )
@@ -295,10 +300,10 @@ class Scheduler:
     def run_forever(self) -> None:
         """Evaluate, sleep until the next wake-up, repeat; return once ``stop`` is set."""
         self.log.info(
-            "scheduler started: %d schedule(s), %d eager asset(s), %d freshness polic(ies)",
-            len(self.schedules),
-            len(self.eager),
-            len(self.watched),
+            "scheduler started: %s, %s, %s",
+            counted(len(self.schedules), "schedule"),
+            counted(len(self.eager), "eager asset"),
+            counted(len(self.watched), "freshness policy", "freshness policies"),
         )
         if not self.schedules and not self.periodic:
             self.log.warning("nothing to schedule: no schedules, eager assets or freshness")

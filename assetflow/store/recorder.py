@@ -186,7 +186,10 @@ class Recorder:
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
-            if self.heartbeat_run and time.monotonic() - self._last_beat >= HEARTBEAT_S:
+            beat = self.heartbeat_run is not None and (
+                time.monotonic() - self._last_beat >= HEARTBEAT_S
+            )
+            if self.heartbeat_run is not None and beat:
                 self._last_beat = time.monotonic()
                 with self._pending_lock:
                     self._pending.heartbeats.append((self.heartbeat_run, utcnow()))
@@ -195,3 +198,15 @@ class Recorder:
             except Exception as error:
                 # Kept queued and raised by flush()/close(); the next tick tries again.
                 _log.warning("could not record history in %s yet: %s", self.store.path, error)
+            if beat and self._error is not None:
+                self._beat_alone()
+
+    def _beat_alone(self) -> None:
+        """The batch holding the heartbeat was not written: write the beat on its own. A run
+        whose history is stuck (a record the store refuses, a full disk) is still alive, and
+        a stale heartbeat would make another run take it for dead and redo its partitions."""
+        assert self.heartbeat_run is not None
+        try:
+            self.store.heartbeat(self.heartbeat_run, utcnow())
+        except Exception as error:
+            _log.warning("could not record the heartbeat in %s: %s", self.store.path, error)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from store_factories import log, make_m, make_run
@@ -134,3 +135,33 @@ def test_adding_after_close_is_an_error(tmp_path: Path) -> None:
     recorder.close()
     with pytest.raises(RuntimeError, match="closed"):
         recorder.add(runs_started=[make_run()])
+
+
+def test_a_batch_that_cannot_be_written_does_not_silence_the_heartbeat(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A live run whose history cannot be written (a record the store refuses, a full disk)
+    must still prove alive: otherwise another run takes it for dead, records it crashed and
+    makes its partitions again."""
+    import assetflow.store.recorder as recorder_module
+
+    monkeypatch.setattr(recorder_module, "HEARTBEAT_S", 0.05)
+
+    class RefusingStore(StateStore):
+        def append(self, materializations: Sequence[Any] = (), *args: Any, **kwargs: Any) -> None:
+            if any(m.error == "poison" for m in materializations):
+                raise ValueError("the store refuses this batch")
+            super().append(materializations, *args, **kwargs)
+
+    store = RefusingStore(tmp_path / "state.duckdb")
+    run = make_run()
+    store.append(runs_started=[run])
+    first_beat = store.runs()[0].heartbeat_at
+    recorder = Recorder(store, interval=0.02, heartbeat_run=run.run_id)
+    try:
+        poison = make_m(run.run_id, "a", status=StepStatus.FAILED, error="poison")
+        recorder.add(materializations=[poison])
+        _wait_for(lambda: recorder.failed_flushes >= 3)
+        _wait_for(lambda: store.runs()[0].heartbeat_at != first_beat)
+    finally:
+        recorder._stop.set()
