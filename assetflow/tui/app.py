@@ -46,8 +46,8 @@ class AssetflowApp(App[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Help", key_display="?"),
-        Binding("1", "switch_mode('assets')", "Assets"),
-        Binding("2", "switch_mode('runs')", "Runs"),
+        Binding("1", "section('assets')", "Assets"),
+        Binding("2", "section('runs')", "Runs"),
     ]
 
     def __init__(
@@ -94,6 +94,13 @@ class AssetflowApp(App[None]):
         self.actions.append(action)
         self.notify(f"started: {label} (progress in Runs, key 2)", timeout=5)
         return action
+
+    def action_section(self, mode: str) -> None:
+        """Show the list of a section (Assets or Runs) rather than the screen last left open
+        in it: each mode keeps its own stack, and ``1`` is "the assets", not "where I was"."""
+        self.switch_mode(mode)
+        while len(self.screen_stack) > 1:
+            self.pop_screen()  # a dialog left open there is cancelled (its callback never runs)
 
     def action_help(self) -> None:
         from assetflow.tui.dialogs import HelpScreen

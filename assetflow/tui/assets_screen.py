@@ -59,7 +59,11 @@ class AssetsScreen(DataScreen):
         for label, width in COLUMNS:
             table.add_column(label, width=width, key=label)
         yield table
-        yield Input(placeholder="filter: selection or part of a name (enter applies)", id="filter")
+        yield Input(
+            placeholder="filter: selection or part of a name (enter applies)",
+            id="filter",
+            select_on_focus=False,  # focus given back after a tab or click keeps the text typed
+        )
         yield from self.compose_bottom()
 
     def load(self) -> AssetsView:
@@ -124,13 +128,22 @@ class AssetsScreen(DataScreen):
         box = self.query_one("#filter", Input)
         box.add_class("shown")
         box.value = self.filter_text
+        box.select_all()  # typing replaces the filter applied, as before
         box.focus()
+
+    def on_input_blurred(self, event: Input.Blurred) -> None:
+        # The filter keeps the keyboard until enter or esc, like the / prompt of less or vim:
+        # after a tab or a click on the table, the next letters typed ("monthly") would
+        # otherwise run the screen's one-letter actions (m materializes, l opens the lineage).
+        box = event.input
+        if box.id == "filter" and box.has_class("shown") and self.is_current and self.app.app_focus:
+            box.focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.filter_text = event.value.strip()
         event.input.remove_class("shown")
         self.query_one("#assets", DataTable).focus()
-        self.reload()
+        self.reload(changed=True)  # a refresh still reading the old filter is dropped
 
     def action_clear_filter(self) -> None:
         box = self.query_one("#filter", Input)
@@ -139,7 +152,7 @@ class AssetsScreen(DataScreen):
             self.query_one("#assets", DataTable).focus()
         elif self.filter_text:
             self.filter_text = ""
-            self.reload()
+            self.reload(changed=True)
 
     def action_materialize(self) -> None:
         from assetflow.tui.dialogs import ConfirmDialog

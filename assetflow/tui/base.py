@@ -24,6 +24,9 @@ class DataScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self._loading = False
+        # Bumped when the screen starts showing something else (a lineage re-centred on
+        # another asset): a read still running then is for the old subject, and is dropped.
+        self._generation = 0
 
     @property
     def af(self) -> AssetflowApp:
@@ -45,27 +48,39 @@ class DataScreen(Screen[None]):
     def on_mount(self) -> None:
         self.reload()
 
-    def reload(self) -> None:
-        """Read this screen's data again, in a worker thread."""
+    def reload(self, changed: bool = False) -> None:
+        """Read this screen's data again, in a worker thread; ``changed`` when what the screen
+        shows changed, so that a read already running (of the old subject) is not shown."""
+        if changed:
+            self._generation += 1
         if self._loading:
-            return
+            return  # a changed subject is read again when the running read ends
         self._loading = True
-        self.run_worker(self._fetch, thread=True, group="load", exit_on_error=False)
+        generation = self._generation
+        self.run_worker(
+            lambda: self._fetch(generation), thread=True, group="load", exit_on_error=False
+        )
 
-    def _fetch(self) -> None:
+    def _fetch(self, generation: int) -> None:
         try:
             data = self.load()
         except Exception as exc:  # a busy or unreadable state file: say so, keep going
-            self.app.call_from_thread(self._failed, exc)
+            self.app.call_from_thread(self._failed, exc, generation)
             return
-        self.app.call_from_thread(self._loaded, data)
+        self.app.call_from_thread(self._loaded, data, generation)
 
-    def _loaded(self, data: Any) -> None:
+    def _loaded(self, data: Any, generation: int) -> None:
         self._loading = False
+        if generation != self._generation:
+            self.reload()  # read for the old subject: read what is shown now instead
+            return
         self.show(data)
 
-    def _failed(self, exc: Exception) -> None:
+    def _failed(self, exc: Exception, generation: int) -> None:
         self._loading = False
+        if generation != self._generation:
+            self.reload()
+            return
         self.set_status(f"cannot read the state: {exc}", error=True)
 
     def set_status(self, text: str, error: bool = False) -> None:

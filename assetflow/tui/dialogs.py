@@ -11,8 +11,11 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Input, Label, Static
 
+# DEFAULT_CSS is scoped to the class that declares it: a bare ``ModalScreen`` rule became
+# ``ConfirmDialog ModalScreen`` (a descendant, so nothing) and the dialogs sat top-left. Naming
+# the dialog classes themselves matches the screen in each one's scope.
 DIALOG_CSS = """
-ModalScreen { align: center middle; }
+ConfirmDialog, BackfillDialog, HelpScreen { align: center middle; }
 #dialog { width: 64; max-width: 100%; height: auto; border: thick $primary; background: $surface;
           padding: 1 2; }
 #dialog Label { width: 100%; }
@@ -57,7 +60,11 @@ class ConfirmDialog(ModalScreen[bool]):
 
 
 class BackfillDialog(ModalScreen[tuple[str, str] | None]):
-    """The backfill form: from and to keys, checked by ``validate`` before it closes."""
+    """The backfill form: from and to keys, checked by ``validate`` before it closes.
+
+    Both fields start empty, with the asset's first and last keys as placeholders: filled in,
+    enter twice backfilled every partition (a year of daily ones) without a key being typed.
+    """
 
     DEFAULT_CSS = DIALOG_CSS
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
@@ -73,18 +80,17 @@ class BackfillDialog(ModalScreen[tuple[str, str] | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Label(f"Backfill {self.asset}: every partition in the range, in order.")
+            yield Label(
+                f"Backfill {self.asset}: every partition in the range, in order.", markup=False
+            )
             yield Label("From (inclusive)")
-            yield Input(self.first, id="from")
+            yield Input(placeholder=f"e.g. {self.first} (the first partition)", id="from")
             yield Label("To (inclusive)")
-            yield Input(self.last, id="to")
+            yield Input(placeholder=f"e.g. {self.last} (the last partition)", id="to")
             yield Static("", id="form-error", markup=False)
             with Horizontal(id="buttons"):
                 yield Button("Cancel (esc)", id="cancel")
                 yield Button("Start backfill", id="start", variant="primary")
-
-    def on_mount(self) -> None:
-        self.query_one("#from", Input).focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "from":
@@ -99,13 +105,24 @@ class BackfillDialog(ModalScreen[tuple[str, str] | None]):
             self.dismiss(None)
 
     def _submit(self) -> None:
-        first = self.query_one("#from", Input).value.strip()
-        last = self.query_one("#to", Input).value.strip()
-        error = self.validate(first, last)
+        bounds = {"from": "", "to": ""}
+        for field in bounds:
+            bounds[field] = self.query_one(f"#{field}", Input).value.strip()
+            if not bounds[field]:
+                which, example = ("From", self.first) if field == "from" else ("To", self.last)
+                self._refuse(f"{which} is empty: type a partition key (e.g. {example}).", field)
+                return
+        error = self.validate(bounds["from"], bounds["to"])
         if error:
-            self.query_one("#form-error", Static).update(error)
+            self._refuse(error)
             return
-        self.dismiss((first, last))
+        self.dismiss((bounds["from"], bounds["to"]))
+
+    def _refuse(self, message: str, field: str | None = None) -> None:
+        """Keep the form open with ``message`` in it (and the cursor in the empty field)."""
+        self.query_one("#form-error", Static).update(message)
+        if field is not None:
+            self.query_one(f"#{field}", Input).focus()
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -71,7 +71,8 @@ class LineageScreen(DataScreen):
         tree.root.expand_all()
         tree.move_cursor_to_line(max(0, cursor))
         self.set_status(
-            f"{self.asset}: {_count(data.upstream)} upstream, {_count(data.downstream)} downstream"
+            f"{data.root.asset}: {_count(data.upstream)} upstream, "
+            f"{_count(data.downstream)} downstream"
         )
 
     def _selected(self) -> str | None:
@@ -84,7 +85,7 @@ class LineageScreen(DataScreen):
             self.asset = name
             self.query_one("#lineage", Tree).move_cursor_to_line(0)
             self.query_one("#title").update(self.title_text())  # type: ignore[attr-defined]
-            self.reload()
+            self.reload(changed=True)  # a refresh still reading the old asset is dropped
 
     def action_partitions(self) -> None:
         from assetflow.tui.partitions_screen import PartitionsScreen

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import threading
 import time
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -56,3 +57,45 @@ def sync(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
         asyncio.run(test(*args, **kwargs))
 
     return run
+
+
+def screen_lines(app: AssetflowApp) -> list[str]:
+    """What the terminal shows, line by line (the screen on top, composed)."""
+    return [strip.text for strip in app.screen._compositor.render_strips()]
+
+
+class SlowReads:
+    """Make one screen class's reads slow on demand (a busy state file, made deterministic):
+    after :meth:`hold`, a read runs for real and then waits for :meth:`release` before its
+    result is handed to the screen. The real ``load`` still does all the reading."""
+
+    def __init__(self, screen: type[Any]) -> None:
+        self.screen = screen
+        self.real = screen.load
+        self.gate = threading.Event()
+        self.gate.set()
+        self.read = threading.Event()  # a held read has read its data
+
+    def __enter__(self) -> SlowReads:
+        real, gate, read = self.real, self.gate, self.read
+
+        def load(screen: Any) -> Any:
+            data = real(screen)
+            if not gate.is_set():
+                read.set()
+                gate.wait(10)
+            return data
+
+        self.screen.load = load
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.gate.set()
+        self.screen.load = self.real
+
+    def hold(self) -> None:
+        self.read.clear()
+        self.gate.clear()
+
+    def release(self) -> None:
+        self.gate.set()
