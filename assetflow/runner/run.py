@@ -83,7 +83,8 @@ class PlanRunner:
                         self._done_elsewhere(steps[node], elsewhere[node])
                         self._release_children(node, children, waiting, ready, order)
                 self.env.warehouse.hand_over_if_idle()
-                while not stopping and ready and len(running) < self.options.workers:
+                recording = self.env.recorder.fault is None  # else records cannot land
+                while not stopping and recording and ready and len(running) < self.options.workers:
                     startable = self._next_startable(ready, steps, pool_use, limits)
                     if startable is None or cancel.is_set():
                         break
@@ -229,5 +230,6 @@ class PlanRunner:
         for result in ordered:
             counts[result.status.value] = counts.get(result.status.value, 0) + 1
         run_result = RunResult(self.env.run_id, status, tuple(ordered), counts=counts)
+        self.env.recorder.ensure_recorded()  # never reported done with its records lost
         self.observer.run_finished(run_result)
         return run_result

@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 
 from assetflow.errors import StateError
+from assetflow.store.faults import storage_fault
 
 __all__ = ["LOCK_TIMEOUT_S", "connect", "open_connection"]
 
@@ -62,7 +63,8 @@ def connect(
             return duckdb.connect(str(path), read_only=read_only)
         except duckdb.Error as error:
             if not _is_locked(error):
-                raise StateError(f"cannot open the state file {path}: {error}") from error
+                fault = storage_fault(path, error)  # damaged, not writable: say what to do
+                raise fault or StateError(f"cannot open the state file {path}: {error}") from error
             if time.monotonic() >= deadline:
                 raise StateError(
                     f"the state file {path} stayed locked by another process for "

@@ -29,6 +29,7 @@ from assetflow.records import (
     RunStatus,
     utcnow,
 )
+from assetflow.store.faults import RecordingFailed, StorageFault
 from assetflow.store.liveness import HEARTBEAT_S
 from assetflow.store.store import StateStore
 
@@ -130,6 +131,30 @@ class Recorder:
         """The last write failure, while its events are still queued."""
         return self._error
 
+    @property
+    def fault(self) -> StorageFault | None:
+        """The last write failure if the file itself is at fault (disk full, damaged, not
+        writable) rather than busy: a run stops starting steps whose records cannot land."""
+        error = self._error
+        return error if isinstance(error, StorageFault) else None
+
+    def ensure_recorded(self) -> None:
+        """Write what is queued; raise :class:`RecordingFailed` if a storage fault keeps it
+        out of the file (a run is never reported successful with its records lost). A busy
+        file is not an error here: :meth:`close` tries again."""
+        try:
+            self.flush()
+        except StorageFault as fault:
+            raise self._failed(fault) from fault
+        except Exception:
+            _log.debug("recording deferred to close", exc_info=True)
+
+    def _failed(self, fault: StorageFault) -> RecordingFailed:
+        return RecordingFailed(
+            f"{fault}; the run's history from then on is not recorded, so its steps count "
+            "as not run"
+        )
+
     def add(
         self,
         materializations: Sequence[MaterializationRecord] = (),
@@ -182,7 +207,12 @@ class Recorder:
             self._closed = True
             self._stop.set()
             self._thread.join()
-        self.flush()
+        try:
+            self.flush()
+        except RecordingFailed:
+            raise
+        except StorageFault as fault:
+            raise self._failed(fault) from fault
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
@@ -195,6 +225,8 @@ class Recorder:
                     self._pending.heartbeats.append((self.heartbeat_run, utcnow()))
             try:
                 self.flush()
+            except StorageFault:
+                pass  # no retry will mend it soon: the run stops and reports it (fault)
             except Exception as error:
                 # Kept queued and raised by flush()/close(); the next tick tries again.
                 _log.warning("could not record history in %s yet: %s", self.store.path, error)

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import duckdb
 
 from assetflow.errors import StateError
 from assetflow.store.connection import LOCK_TIMEOUT_S, open_connection
+from assetflow.store.faults import storage_fault
 from assetflow.store.schema import (
     MIGRATIONS,
     Migration,
@@ -59,14 +60,20 @@ class StoreSession:
             raise StateError(
                 f"cannot create the folder of the state file {self.path}: {error}"
             ) from error
-        with open_connection(self.path, False, self._lock_timeout) as connection:
+        with (
+            named_faults(self.path),
+            open_connection(self.path, False, self._lock_timeout) as connection,
+        ):
             ensure_schema(connection, self.path, self._migrations)
             connection.begin()
             try:
                 yield connection
                 connection.commit()
             except BaseException:
-                connection.rollback()
+                # A failed commit (disk full) has already ended the transaction: rolling back
+                # again would only bury the cause under "no transaction is active".
+                with suppress(duckdb.Error):
+                    connection.rollback()
                 raise
 
     @contextmanager
@@ -88,6 +95,11 @@ class StoreSession:
     @contextmanager
     def _reading(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-only connection; an empty in-memory history when there is no file yet."""
+        with named_faults(self.path), self._read_connection() as connection:
+            yield connection
+
+    @contextmanager
+    def _read_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
         shared = _shared_readers().get(str(self.path))
         if shared is not None:
             yield shared
@@ -138,3 +150,17 @@ def _shared_readers() -> dict[str, duckdb.DuckDBPyConnection]:
     if found is None:
         found = _THREAD.readers = {}
     return found
+
+
+@contextmanager
+def named_faults(path: Path) -> Iterator[None]:
+    """Storage faults met inside the block (a damaged page read deep inside a query, a commit
+    on a full disk) become one :class:`~assetflow.store.faults.StorageFault` naming ``path``;
+    anything else (a bad query is a bug) passes unchanged."""
+    try:
+        yield
+    except (duckdb.Error, OSError) as error:
+        fault = storage_fault(path, error)
+        if fault is None:
+            raise
+        raise fault from error
