@@ -44,7 +44,11 @@ def status_command(
     debug: DebugOption = False,
 ) -> None:
     """Counts per status per asset; per partition (with reasons) with --partitions."""
-    from assetflow.cli.render_history import render_status_counts, render_status_partitions
+    from assetflow.cli.render_history import (
+        render_status_counts,
+        render_status_partitions,
+        status_freshness,
+    )
 
     loaded = load_project(ctx, project)
     if partitions:
@@ -62,7 +66,12 @@ def status_command(
     if as_json:
         print_json({"assets": counts})
     else:
-        typer.echo(render_status_counts(counts))
+        policies = {
+            r["asset"]: (policy.max_lag if (policy := loaded.asset(r["asset"]).freshness) else None)
+            for r in counts
+        }
+        ranged = partition is not None or first is not None or last is not None
+        typer.echo(render_status_counts(counts, status_freshness(counts, policies, ranged)))
         for record in counts:
             if record.get("check_warnings"):
                 typer.echo(

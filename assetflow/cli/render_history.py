@@ -6,8 +6,8 @@ human text of the same data.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from assetflow.cli.render import table
@@ -28,17 +28,24 @@ def _iso(moment: datetime | None) -> str | None:
 # -- status ------------------------------------------------------------------------------------
 
 
-def render_status_counts(records: Sequence[dict[str, Any]]) -> str:
+def render_status_counts(
+    records: Sequence[dict[str, Any]], freshness: Mapping[str, str] | None = None
+) -> str:
+    """``freshness``: per asset, what its FRESHNESS column says (see :func:`status_freshness`);
+    without it, only ``overdue``."""
     rows = []
     for record in records:
         c = record["counts"]
+        shown = (freshness or {}).get(record["asset"]) or (
+            "overdue" if record.get("overdue") else ""
+        )
         rows.append(
             [
                 record["asset"],
                 *(str(c[s]) for s in STATUS_ORDER),
                 str(record["partitions"]),
                 (record["last_materialized_at"] or "-")[:19].replace("T", " "),
-                "overdue" if record.get("overdue") else "-",
+                shown or "-",
             ]
         )
     headers = [
@@ -49,6 +56,22 @@ def render_status_counts(records: Sequence[dict[str, Any]]) -> str:
         "FRESHNESS",
     ]
     return table(headers, rows) if rows else "no assets selected"
+
+
+def status_freshness(
+    records: Sequence[dict[str, Any]], policies: Mapping[str, timedelta | None], ranged: bool
+) -> dict[str, str]:
+    """The FRESHNESS column, worded as on the UI's Assets screen: ``ok (26h)``, ``overdue
+    (26h)``, nothing without a policy. A partition range may leave out the partition the
+    policy is judged on (the latest due one): then only ``overdue`` is certain, not ``ok``."""
+    from assetflow.views.format import freshness_text
+
+    shown = {}
+    for record in records:
+        overdue = bool(record.get("overdue"))
+        text = freshness_text(policies.get(record["asset"]), overdue)
+        shown[record["asset"]] = "" if ranged and not overdue else text
+    return shown
 
 
 def render_status_partitions(results: Sequence[StatusResult]) -> str:

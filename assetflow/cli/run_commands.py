@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Annotated
 
 import typer
@@ -67,6 +69,9 @@ ExecutorOption = Annotated[
 ]
 
 
+NOTHING_TO_DO = "nothing to do: every selected partition is fresh"
+
+
 def _finish(result: object, as_json: bool) -> None:
     from assetflow.cli import EXIT_FAILED
     from assetflow.records import RunStatus
@@ -75,8 +80,26 @@ def _finish(result: object, as_json: bool) -> None:
     assert isinstance(result, RunResult)
     if as_json:
         print_json(result.to_json())
+    elif result.run_id is None:  # no run was started, so the progress display said nothing
+        typer.echo(NOTHING_TO_DO)
     if result.status is RunStatus.FAILED:
         raise typer.Exit(EXIT_FAILED)
+
+
+@contextlib.contextmanager
+def cancel_reported(as_json: bool) -> Iterator[None]:
+    """Ctrl-C stopped the run: its progress display has said ``run ID cancelled: ...``, so
+    exit 130 without a second "cancelled" (with --json, after the run's document)."""
+    from assetflow.cli import EXIT_CANCELLED
+    from assetflow.errors import RunCancelled
+    from assetflow.runner.results import RunResult
+
+    try:
+        yield
+    except RunCancelled as cancelled:
+        if as_json and isinstance(cancelled.result, RunResult):
+            print_json(cancelled.result.to_json())
+        raise typer.Exit(EXIT_CANCELLED) from None
 
 
 @app.command("plan")
@@ -138,19 +161,20 @@ def materialize_command(
     from assetflow.cli.progress import progress_for
 
     loaded = load_project(ctx, project)
-    result = loaded.materialize(
-        selection,
-        exclude=exclude,
-        partition=partition,
-        first=first,
-        last=last,
-        only=only,
-        force=force,
-        fail_fast=fail_fast,
-        workers=workers,
-        executor=executor,
-        observer=progress_for(as_json, workers or loaded.config.executor.workers),
-    )
+    with cancel_reported(as_json):
+        result = loaded.materialize(
+            selection,
+            exclude=exclude,
+            partition=partition,
+            first=first,
+            last=last,
+            only=only,
+            force=force,
+            fail_fast=fail_fast,
+            workers=workers,
+            executor=executor,
+            observer=progress_for(as_json, workers or loaded.config.executor.workers),
+        )
     _finish(result, as_json)
 
 
@@ -213,30 +237,32 @@ def backfill_command(
             else:
                 typer.echo(render_backfill(record))
             return
-        result = loaded.resume_backfill(
-            words[1],
-            fail_fast=fail_fast,
-            workers=workers,
-            observer=progress_for(as_json, workers or loaded.config.executor.workers),
-        )
+        with cancel_reported(as_json):
+            result = loaded.resume_backfill(
+                words[1],
+                fail_fast=fail_fast,
+                workers=workers,
+                observer=progress_for(as_json, workers or loaded.config.executor.workers),
+            )
         _finish(result, as_json)
         return
     if not words:
         raise RunError("name what to backfill: assetflow backfill SELECTION --from A --to B")
     if first is None or last is None:
         raise RunError("a backfill needs --from and --to (inclusive partition keys)")
-    result = loaded.backfill(
-        words,
-        first=first,
-        last=last,
-        exclude=exclude,
-        missing_only=missing_only,
-        stale_only=stale_only,
-        downstream=downstream,
-        fail_fast=fail_fast,
-        workers=workers,
-        observer=progress_for(as_json, workers or loaded.config.executor.workers),
-    )
+    with cancel_reported(as_json):
+        result = loaded.backfill(
+            words,
+            first=first,
+            last=last,
+            exclude=exclude,
+            missing_only=missing_only,
+            stale_only=stale_only,
+            downstream=downstream,
+            fail_fast=fail_fast,
+            workers=workers,
+            observer=progress_for(as_json, workers or loaded.config.executor.workers),
+        )
     if not as_json and result.backfill_id:
         typer.echo(
             f"backfill {result.backfill_id} (resume with: assetflow backfill resume "

@@ -10,6 +10,7 @@ import threading
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import typer
 
@@ -163,8 +164,10 @@ def schedules_command(
             f"{record['name']}{state}: {record['cron']} {record['timezone']}: {record['select']}"
         )
         if shown is not None:
+            # Stored in UTC; shown in the schedule's timezone, as the next tick is.
+            at = datetime.fromisoformat(shown["tick"]).astimezone(ZoneInfo(record["timezone"]))
             typer.echo(
-                f"  last tick {shown['tick']}: {shown['status']}"
+                f"  last tick {at.isoformat()}: {shown['status']}"
                 + (f" (run {shown['run_id']})" if shown["run_id"] else "")
             )
         if record["next_tick"] is not None:

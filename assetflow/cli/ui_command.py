@@ -12,7 +12,7 @@ import typer
 
 from assetflow.cli.app import DebugOption, JsonOption, ProjectOption, app, load_project
 from assetflow.cli.history_commands import run_app
-from assetflow.cli.run_commands import WorkersOption, _finish
+from assetflow.cli.run_commands import WorkersOption, _finish, cancel_reported
 
 
 @app.command("ui")
@@ -47,9 +47,10 @@ def rerun_command(
     from assetflow.cli.progress import progress_for
 
     loaded = load_project(ctx, project)
-    result = loaded.rerun_failed(
-        run_id,
-        workers=workers,
-        observer=progress_for(as_json, workers or loaded.config.executor.workers),
-    )
+    with cancel_reported(as_json):
+        result = loaded.rerun_failed(
+            run_id,
+            workers=workers,
+            observer=progress_for(as_json, workers or loaded.config.executor.workers),
+        )
     _finish(result, as_json)

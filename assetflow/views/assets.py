@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from assetflow.errors import SelectionError
 from assetflow.records import PartitionStatus, utcnow
-from assetflow.views.format import ATTENTION
+from assetflow.views.format import ATTENTION, freshness_text
 
 if TYPE_CHECKING:
     from assetflow.project import Project
@@ -117,7 +117,6 @@ def load_assets(project: Project, now: datetime | None = None, filter_text: str 
         definition = project.asset(name)
         at = record["last_materialized_at"]
         policy = definition.freshness
-        lag = f" ({_lag_text(policy.max_lag.total_seconds())})" if policy else ""
         rows.append(
             AssetRow(
                 name=name,
@@ -126,7 +125,7 @@ def load_assets(project: Project, now: datetime | None = None, filter_text: str 
                 partitions=record["partitions"],
                 last_materialized_at=datetime.fromisoformat(at) if at else None,
                 typical_duration_s=durations.get(name),
-                freshness="" if policy is None else ("overdue" if overdue else "ok") + lag,
+                freshness=freshness_text(None if policy is None else policy.max_lag, overdue),
                 overdue=overdue,
                 schedule=definition.schedule or ", ".join(described[name]["schedules"]),
                 group=definition.group or "",
@@ -138,8 +137,3 @@ def load_assets(project: Project, now: datetime | None = None, filter_text: str 
         by_state[row.worst] = by_state.get(row.worst, 0) + 1
     summary = Summary(len(rows), by_state, live)
     return AssetsView(rows, summary, filter_text, error)
-
-
-def _lag_text(seconds: float) -> str:
-    hours = seconds / 3600
-    return f"{hours:g}h" if hours < 48 else f"{hours / 24:g}d"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from assetflow.records import PartitionStatus
 
@@ -58,3 +58,13 @@ def progress_bar(done: int, total: int, width: int = 10) -> str:
         return "░" * width
     filled = min(width, round(width * done / total))
     return "█" * filled + "░" * (width - filled)
+
+
+def freshness_text(max_lag: timedelta | None, overdue: bool) -> str:
+    """``"ok (26h)"`` or ``"overdue (3d)"`` for an asset with a freshness policy; ``""``
+    without one. The Assets screen and ``assetflow status`` both show this."""
+    if max_lag is None:
+        return ""
+    hours = max_lag.total_seconds() / 3600
+    lag = f"{hours:g}h" if hours < 48 else f"{hours / 24:g}d"
+    return f"{'overdue' if overdue else 'ok'} ({lag})"

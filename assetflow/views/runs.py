@@ -27,14 +27,16 @@ class RunRow:
     ended_at: datetime | None
     counts: dict[str, int]
     remaining: int = 0  # steps a live run still holds (queued or running)
+    never_ran: int = 0  # steps a cancel skipped: counted in ``counts``, not done
 
     @property
     def done(self) -> int:
-        return sum(self.counts.values())
+        """Steps that came to an end: a cancelled run's bar shows how far it got."""
+        return sum(self.counts.values()) - self.never_ran
 
     @property
     def total(self) -> int:
-        return self.done + self.remaining
+        return sum(self.counts.values()) + self.remaining
 
     @property
     def live(self) -> bool:
@@ -104,12 +106,24 @@ def load_runs(project: Project, limit: int = RUNS_SHOWN) -> RunsView:
     """The newest runs first; live runs with the steps they still hold."""
     from assetflow.operations import store_of
 
-    summaries = project.runs(limit=limit)
-    held: dict[str, int] = {}
-    if any(s.run.status == RunStatus.RUNNING for s in summaries):
-        for run_id in store_of(project).leased().values():
-            held[run_id] = held.get(run_id, 0) + 1
-    return RunsView([_row(s.run, s.counts, held.get(s.run.run_id, 0)) for s in summaries])
+    store = store_of(project)
+    with store.reading_session():  # one open of the state file for the whole screen
+        summaries = project.runs(limit=limit)
+        held: dict[str, int] = {}
+        if any(s.run.status == RunStatus.RUNNING for s in summaries):
+            for run_id in store.leased().values():
+                held[run_id] = held.get(run_id, 0) + 1
+        cancelled = {
+            s.run.run_id: _never_ran(store.run_steps(s.run.run_id))
+            for s in summaries
+            if s.run.status == RunStatus.CANCELLED and s.counts.get("skipped")
+        }
+    return RunsView(
+        [
+            _row(s.run, s.counts, held.get(s.run.run_id, 0), cancelled.get(s.run.run_id, 0))
+            for s in summaries
+        ]
+    )
 
 
 def load_run(project: Project, run_id: str) -> RunDetail:
@@ -131,7 +145,7 @@ def load_run(project: Project, run_id: str) -> RunDetail:
     counts: dict[str, int] = {}
     for step in out:
         counts[step.status] = counts.get(step.status, 0) + 1
-    row = _row(record, counts, len(pending))
+    row = _row(record, counts, len(pending), _never_ran(attempts))
     return RunDetail(row, dict(record.arguments), out + sorted(pending, key=lambda s: s.label))
 
 
@@ -162,7 +176,16 @@ def load_step_logs(project: Project, run_id: str, step: Step) -> list[str]:
     ]
 
 
-def _row(record: object, counts: dict[str, int], remaining: int) -> RunRow:
+# The reason the runner records on the steps a cancel left unstarted (assetflow.runner.run).
+CANCELLED_REASON = "run cancelled"
+
+
+def _never_ran(attempts: list[MaterializationRecord]) -> int:
+    """How many steps a cancel skipped before they started."""
+    return sum(1 for a in attempts if a.attempt == 0 and a.reason == CANCELLED_REASON)
+
+
+def _row(record: object, counts: dict[str, int], remaining: int, never_ran: int = 0) -> RunRow:
     from assetflow.records import RunRecord
 
     assert isinstance(record, RunRecord)
@@ -175,4 +198,5 @@ def _row(record: object, counts: dict[str, int], remaining: int) -> RunRow:
         ended_at=record.ended_at,
         counts=dict(counts),
         remaining=remaining if record.status == RunStatus.RUNNING else 0,
+        never_ran=never_ran,
     )
