@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -51,6 +52,7 @@ from assetflow.partitions_spec import (
     MappingSpec,
     PartitionsSpec,
 )
+from assetflow.storage_paths import storage_clashes
 
 CONFIG_FILENAME = "assets.toml"
 PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
@@ -74,6 +76,8 @@ class StorageSection(Section):
     state: Text = ".assetflow/state.duckdb"
     warehouse: Text = "warehouse.duckdb"
     data: Text = "data/"
+    # How long a run waits for another program to let go of the warehouse file.
+    lock_timeout: Duration = timedelta(minutes=10)
 
     def resolve(self, root: Path) -> dict[str, Path]:
         """``state``, ``warehouse`` and ``data`` as paths: ``~`` expanded, relative to ``root``."""
@@ -362,4 +366,6 @@ def parse_config(data: Mapping[str, Any], path: Path) -> ProjectConfig:
         )
         raise ConfigError("\n".join(lines)) from None
     config._path = Path(path).expanduser().resolve()
+    for key, message in storage_clashes(config.storage.resolve(config.root))[:1]:
+        raise ConfigError(f"{display_path(path)}: storage.{key}: {message}")
     return config
