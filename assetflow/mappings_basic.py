@@ -195,10 +195,14 @@ def _time_pair(
 class TimeWindowMapping(PartitionMapping):
     """Time to time: the upstream windows overlapping the downstream window, shifted.
 
-    The first overlapping upstream index moves by ``start_offset`` and the last by ``end_offset``,
-    both counted in upstream partitions (as in Dagster): ``TimeWindowMapping(-1, -1)`` between two
-    daily definitions is the previous day, ``TimeWindowMapping(-6, 0)`` the last seven days. The
-    result is clipped to the upstream bounds and may be empty (the day before the first day).
+    The downstream window's start moves by ``start_offset`` and its end by ``end_offset``, both
+    counted in downstream partitions (as in Dagster's ``TimeWindowPartitionMapping``); every
+    upstream window overlapping the shifted window is read. ``TimeWindowMapping(-1, -1)``
+    between two daily definitions is the previous day, ``TimeWindowMapping(-6, 0)`` the last
+    seven days; a monthly ``2024-02`` reading daily with ``(-1, 0)`` reads January and February
+    (``2024-01-01`` to ``2024-02-29``), and a daily ``2024-03-15`` reading monthly with
+    ``(-1, -1)`` reads the month of the day before, ``2024-03``. The result is clipped to the
+    upstream bounds and may be empty (the day before the first day).
     """
 
     start_offset: int = 0
@@ -223,16 +227,19 @@ class TimeWindowMapping(PartitionMapping):
         """The shifted overlapping upstream keys within upstream bounds (due or not)."""
         down, up = _time_pair(self, downstream, upstream)
         index = down.index_of(downstream_key)
+        # The shifted window is downstream windows index + start_offset .. index + end_offset
+        # (they are contiguous), which may reach before the downstream start: no bounds there.
+        lo, hi = index + self.start_offset, index + self.end_offset
         shift = down.shift_to(up)
         if shift is not None:
-            first = last = index + shift
+            first, last = lo + shift, hi + shift
         else:
-            first, last = _overlapping(up, down, index, index)
-        hi = last + self.end_offset + 1
+            first, last = _overlapping(up, down, lo, hi)
+        end = last + 1
         total = up.total()
         if total is not None:
-            hi = min(hi, total)
-        return up.key_slice(first + self.start_offset, hi)
+            end = min(end, total)
+        return up.key_slice(first, end)
 
     def downstream_keys(
         self,
@@ -244,16 +251,17 @@ class TimeWindowMapping(PartitionMapping):
         """The existing downstream keys whose shifted windows include ``upstream_key``."""
         down, up = _time_pair(self, downstream, upstream)
         index = up.index_of(upstream_key)
-        # Downstream d reads upstream index u iff its overlapping range [F, L] shifted by the
-        # offsets holds u, i.e. iff [F, L] meets [u - end_offset, u - start_offset]: the
-        # downstream windows overlapping those upstream windows.
-        lo, hi = index - self.end_offset, index - self.start_offset
+        # Downstream d reads upstream u iff one of the downstream windows d + start_offset ..
+        # d + end_offset overlaps u, i.e. iff that range meets [F, L], the downstream windows
+        # overlapping u: iff F - end_offset <= d <= L - start_offset.
         shift = down.shift_to(up)
         if shift is not None:
-            first, last = lo - shift, hi - shift
+            first = last = index - shift
         else:
-            first, last = _overlapping(down, up, lo, hi)
-        return down.key_slice(first, min(last + 1, down.due_count(now)))
+            first, last = _overlapping(down, up, index, index)
+        return down.key_slice(
+            first - self.end_offset, min(last - self.start_offset + 1, down.due_count(now))
+        )
 
     def validate(self, downstream: PartitionsDefinition, upstream: PartitionsDefinition) -> None:
         """Both sides must be time partitions."""

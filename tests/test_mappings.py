@@ -280,7 +280,7 @@ def test_coarser_and_finer_windows() -> None:
     assert (day[0], day[-1], len(day)) == ("2024-03-05T09:00", "2024-03-06T08:00", 24)
 
 
-def test_offsets_count_upstream_partitions_and_results_are_clipped() -> None:
+def test_offsets_shift_the_window_and_results_are_clipped() -> None:
     rolling = TimeWindowMapping(start_offset=-6, end_offset=0)
     assert rolling.upstream_keys("2024-01-10", DAILY, DAILY, NOW) == [
         f"2024-01-{d:02d}" for d in range(4, 11)
@@ -297,9 +297,11 @@ def test_offsets_count_upstream_partitions_and_results_are_clipped() -> None:
         "2024-01-09",
     ]
     assert TimeWindowMapping().upstream_keys("2024-02-01", DAILY, short, NOW) == []
-    previous_month = TimeWindowMapping(-1, -1)
+    # Offsets count downstream periods (tests/test_mappings_offsets.py): the day before.
+    previous_day = TimeWindowMapping(-1, -1)
     monthly = MonthlyPartitions("2024-01")
-    assert previous_month.upstream_keys("2024-03-15", DAILY, monthly, NOW) == ["2024-02"]
+    assert previous_day.upstream_keys("2024-03-15", DAILY, monthly, NOW) == ["2024-03"]
+    assert previous_day.upstream_keys("2024-03-01", DAILY, monthly, NOW) == ["2024-02"]
     with pytest.raises(PartitionError, match="before the start"):
         TimeWindowMapping().upstream_keys("2023-12-31", DAILY, monthly, NOW)
 
