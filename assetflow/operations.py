@@ -263,6 +263,7 @@ def execute(
     from assetflow.io import Warehouse
     from assetflow.runner.interrupts import deferred_interrupts
     from assetflow.runner.leases import LeaseKeeper
+    from assetflow.runner.output import routed_output
     from assetflow.runner.run import PlanRunner, RunCancelled, RunOptions
     from assetflow.runner.step import LatestVersions, StepEnvironment
     from assetflow.store.recorder import Recorder
@@ -289,7 +290,7 @@ def execute(
         if state.last_success is not None
     }
     config = project.config
-    with deferred_interrupts(cancel) as cancel_event:
+    with deferred_interrupts(cancel) as cancel_event, routed_output():
         warehouse = Warehouse(config.warehouse_path)
         store.record_crashed()  # runs that died without a word are crashed, not running
         recorder = Recorder(store, heartbeat_run=run.run_id)

@@ -159,3 +159,15 @@ def test_a_thread_left_running_by_an_asset_does_not_keep_the_command_alive(
     assert completed.returncode == 0, completed.stderr
     assert json.loads(completed.stdout)["status"] == "success"
     assert _state(root, "SELECT status FROM runs") == [("success",)]
+
+
+def test_what_an_asset_prints_is_stored_with_its_step(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    code, out, err = run_cli(["materialize", "noisy", "--partition", "a", "--json"], root)
+    assert code == 0, err
+    json.loads(out)
+    code, out, err = run_cli(["logs", "noisy", "a", "--json"], root)
+    assert code == 0, err
+    lines = json.loads(out)["logs"]
+    assert any(line["message"] == "asset output on stdout a" for line in lines), lines
+    assert any(line["message"] == "asset output on stderr a" for line in lines), lines

@@ -38,6 +38,7 @@ from assetflow.records import (
     utcnow,
 )
 from assetflow.runner.checking import CheckFailed, audit, outcome_of
+from assetflow.runner.output import adopting, capturing_output, current_sink
 from assetflow.runner.results import StepResult
 from assetflow.store.recorder import Recorder
 from assetflow.store.text import describe, describe_exception
@@ -177,7 +178,8 @@ def _attempt(env: StepEnvironment, definition: AssetDef, step: PlanStep, attempt
     try:
         # Inside the try: a warehouse that stays locked fails this step, not the run.
         con = env.warehouse.cursor() if uses_warehouse else _SCRATCH.cursor()
-        value = _call(env, definition, step.partition, context, con, lineage)
+        with capturing_output(handler, logger.name):  # print() becomes log records
+            value = _call(env, definition, step.partition, context, con, lineage)
         checks = [c for c in env.graph.checks if c.asset == definition.name]
         value, checked = audit(
             checks, definition, step.partition, value, con, materialization_id, env.run_id
@@ -378,10 +380,12 @@ def _call_with_timeout(
     result is discarded (the attempt is already recorded as failed and nothing is stored).
     """
     box: dict[str, Any] = {}
+    sink = current_sink()
 
     def target() -> None:
         try:
-            box["value"] = definition.fn(**kwargs)  # type: ignore[misc]
+            with adopting(sink):
+                box["value"] = definition.fn(**kwargs)  # type: ignore[misc]
         except BaseException as exc:
             box["error"] = exc
 
