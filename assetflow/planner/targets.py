@@ -1,9 +1,12 @@
 """Which partitions of the selected assets a command means: all, one key, or a key range.
 
-A key or range is read in the partitions of the first selected asset that parses it; other
-time-partitioned assets then take the partitions whose windows overlap that time span (so
-``--from 2024-01-01 --to 2024-01-31`` means January for a daily asset and ``2024-01`` for a
-monthly one), and unpartitioned assets their one partition.
+A key or range is read in the partitions of the first selected asset that parses it, and
+applies to every selected asset whose definition has it; other time-partitioned assets then
+take the partitions whose windows overlap that time span (so ``--from 2024-01-01 --to
+2024-01-31`` means January for a daily asset and ``2024-01`` for a monthly one), unpartitioned
+assets their one partition, and the rest (static or multi-partitioned assets, say) the
+partitions their mappings give from those: downstream of them first, else upstream. An asset
+that none of this reaches gets no partition; only a key no selected asset has is an error.
 """
 
 from __future__ import annotations
@@ -131,22 +134,65 @@ def resolve_targets(
     ref_def = graph[reference].partitions
     keys = ref_def.key_range(first, last, now)
     span = _span(ref_def, first, last)
-    groups: list[tuple[str, Sequence[str]]] = []
+    found: dict[str, Sequence[str]] = {}
     for name in assets:
         definition = graph[name].partitions
         if definition.kind == "none":
-            groups.append((name, ["-"]))
+            found[name] = ["-"]
         elif definition == ref_def or _parses(definition, [first, last], now):
-            own = keys if definition == ref_def else definition.key_range(first, last, now)
-            groups.append((name, own))
+            found[name] = keys if definition == ref_def else definition.key_range(first, last, now)
         elif isinstance(definition, TimeWindowPartitions) and span is not None:
-            groups.append((name, _overlapping(definition, existing, name, span)))
-        else:
-            raise PartitionError(
-                f"asset '{name}' ({definition}) has no partitions matching "
-                f"'{first}'..'{last}' of {reference}; select it separately"
-            )
-    return Targets(groups)
+            found[name] = _overlapping(definition, existing, name, span)
+    mapped = [name for name in assets if name not in found]
+    if mapped:
+        found.update(_through_mappings(graph, existing, found, mapped, now))
+    return Targets([(name, found.get(name, ())) for name in assets])
+
+
+def _through_mappings(
+    graph: AssetGraph,
+    existing: ExistingKeys,
+    found: dict[str, Sequence[str]],
+    names: Sequence[str],
+    now: datetime,
+) -> dict[str, Sequence[str]]:
+    """The partitions of ``names`` that the mappings give from the selected partitions
+    ``found``: those reading them (assets in dependency order, so a chain of such assets
+    follows), else, for an asset upstream of them, those they read."""
+    order = {name: i for i, name in enumerate(graph.topological_order())}
+    known = dict(found)
+    result: dict[str, Sequence[str]] = {}
+    pending = sorted(names, key=order.__getitem__)
+    for name in pending:
+        wanted: set[str] = set()
+        for dep in graph[name].dep_names:
+            if dep == name or dep not in known:
+                continue
+            mapping, upstream = graph.mapping(name, dep), graph[dep].partitions
+            for key in known[dep]:
+                wanted.update(mapping.downstream_keys(key, graph[name].partitions, upstream, now))
+        if wanted:
+            known[name] = result[name] = _in_order(existing, name, wanted)
+    for name in reversed(pending):
+        if name in result:
+            continue
+        wanted = set()
+        for reader in graph.downstream(name):
+            if reader not in known:
+                continue
+            mapping, reader_partitions = graph.mapping(reader, name), graph[reader].partitions
+            for key in known[reader]:
+                wanted.update(
+                    mapping.upstream_keys(key, reader_partitions, graph[name].partitions, now)
+                )
+        if wanted:
+            known[name] = result[name] = _in_order(existing, name, wanted)
+    return result
+
+
+def _in_order(existing: ExistingKeys, name: str, keys: set[str]) -> list[str]:
+    """The existing ones of ``keys``, in the asset's partition order."""
+    return [key for key in existing.keys(name) if key in keys]
 
 
 def _fill_range(
