@@ -103,6 +103,13 @@ def test_new_data_after_a_pinned_code_version_is_blamed_on_the_data(
     text = cli(["why", "orders_cleaned", "2024-02-16"], folder)
     assert text.splitlines()[1] == "  because code of orders changed (1 → 2)", text
 
+    # Pruning all history keeps what these explanations rest on.
+    before = [cli(["why", "orders_cleaned", day], folder) for day in ("2024-02-15", "2024-02-16")]
+    pruned = cli_json(["history", "prune", "--before", "2999-01-01", "--yes"], folder)
+    assert pruned["deleted"]["materializations"] > 0
+    after = [cli(["why", "orders_cleaned", day], folder) for day in ("2024-02-15", "2024-02-16")]
+    assert after == before
+
 
 # -- the rule, over short simulated histories ---------------------------------------------------
 

@@ -1,9 +1,10 @@
 """``history prune``: the only delete in assetflow.
 
 Old runs go with their materializations, lineage and logs, except the materializations some
-partition's status still rests on (its last success or last attempt): pruning never changes a
-status, a snapshot, or what ``why`` can explain. A run keeps its row while any of its
-materializations remain, so no kept materialization points at a missing run.
+partition's status still rests on (its last success or last attempt) and those ``why`` names as
+the cause of its data version (the success that brought it in and the success before it):
+pruning never changes a status, a snapshot, or what ``why`` can explain. A run keeps its row
+while any of its materializations remain, so no kept materialization points at a missing run.
 """
 
 from __future__ import annotations
@@ -19,6 +20,24 @@ __all__ = ["prune"]
 
 def prune(connection: duckdb.DuckDBPyConnection, before: datetime) -> dict[str, int]:
     """Delete the history of runs that ended before ``before`` (in the caller's transaction)."""
+    # Per partition, its last success that changed the data version and the success before it
+    # (see assetflow.planner.explain.change_event), in status order (ended_at, id).
+    connection.execute(
+        """
+        CREATE TEMP TABLE why_needs AS
+        WITH successes AS (
+            SELECT id, asset, partition, ended_at, lag(id) OVER w AS previous,
+                   data_version IS DISTINCT FROM lag(data_version) OVER w AS changed
+            FROM materializations WHERE status = 'success'
+            WINDOW w AS (PARTITION BY asset, partition ORDER BY ended_at, id)
+        ), last_change AS (
+            SELECT arg_max(id, (ended_at, id)) AS id, arg_max(previous, (ended_at, id)) AS previous
+            FROM successes WHERE changed AND previous IS NOT NULL
+            GROUP BY asset, partition
+        )
+        SELECT id FROM last_change UNION ALL SELECT previous FROM last_change
+        """
+    )
     connection.execute(
         """
         CREATE TEMP TABLE doomed AS
@@ -28,6 +47,8 @@ def prune(connection: duckdb.DuckDBPyConnection, before: datetime) -> dict[str, 
               SELECT last_success_id FROM partition_status WHERE last_success_id IS NOT NULL
               UNION ALL
               SELECT last_attempt_id FROM partition_status
+              UNION ALL
+              SELECT id FROM why_needs
           )
         """,
         {"before": utc(before)},
@@ -54,6 +75,7 @@ def prune(connection: duckdb.DuckDBPyConnection, before: datetime) -> dict[str, 
         )
     )
     connection.execute("DROP TABLE doomed")
+    connection.execute("DROP TABLE why_needs")
     return deleted
 
 

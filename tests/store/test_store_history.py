@@ -212,13 +212,20 @@ def test_prune_keeps_last_successes_and_attempts_so_statuses_do_not_change(
     )
     only_old = make_run(started=20)
     gone = make_m(only_old.run_id, "b", "p1", FAILED, start=21)
+    retry = make_m(only_old.run_id, "b", "p1", start=23, attempt=2)
     store.append(
-        [gone, make_m(only_old.run_id, "b", "p1", start=23, attempt=2)],
+        [gone, retry],
         runs_started=[only_old],
         runs_ended=[(only_old.run_id, RunStatus.SUCCESS, at(30))],
     )
+    # The newer run makes the same data (a change of data version would keep the success before
+    # it for `why`; see test_why_root_cause.py).
+    same = {m.partition: m.data_version for m in (first, replaced, kept_success)}
     store.append(
-        [make_m(newer.run_id, "a", "p1", start=101), make_m(newer.run_id, "a", "p2", start=102)],
+        [
+            make_m(newer.run_id, "a", "p1", start=101, data_version=same["p1"]),
+            make_m(newer.run_id, "a", "p2", start=102, data_version=same["p2"]),
+        ],
         runs_started=[newer, running],
         runs_ended=[(newer.run_id, RunStatus.SUCCESS, at(110))],
     )
@@ -247,8 +254,11 @@ def test_prune_keeps_last_successes_and_attempts_so_statuses_do_not_change(
     }
     # Once nothing of the old runs is anyone's status, they go entirely.
     store.append(
-        [make_m(newer.run_id, "a", p, start=120 + i) for i, p in enumerate(("p3", "p4"))]
-        + [make_m(newer.run_id, "b", "p1", start=125)]
+        [
+            make_m(newer.run_id, "a", "p3", start=120, data_version=same["p3"]),
+            make_m(newer.run_id, "a", "p4", start=121),
+            make_m(newer.run_id, "b", "p1", start=125, data_version=retry.data_version),
+        ]
     )
     deleted = store.prune(T0 + timedelta(seconds=105))
     assert deleted == {
