@@ -291,7 +291,11 @@ def execute(
     }
     config = project.config
     with deferred_interrupts(cancel) as cancel_event, routed_output():
-        warehouse = Warehouse(config.warehouse_path)
+        warehouse = Warehouse(
+            config.warehouse_path,
+            wait_limit=config.storage.lock_timeout.total_seconds(),
+            cancel=cancel_event,  # Ctrl-C also stops a wait for the file
+        )
         store.record_crashed()  # runs that died without a word are crashed, not running
         recorder = Recorder(store, heartbeat_run=run.run_id)
         recorder.add(runs_started=[run])

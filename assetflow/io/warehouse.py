@@ -16,8 +16,10 @@ alone to create, drop or recreate the table.
 
 from __future__ import annotations
 
+import logging
 import os
 import random
+import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -32,12 +34,16 @@ from assetflow.io.base import PARTITION_COLUMN
 
 # How long a step waits for another process to let go of the warehouse: its SQL may run for
 # minutes, and waiting is the right thing to do; past this the step fails naming the file.
+# ``[storage] lock_timeout`` sets it per project.
 WAREHOUSE_WAIT_S = 600.0
+# A wait this long is worth a word: what holds the file, and how to stop waiting.
+NOTICE_AFTER_S = 3.0
 # A waiting signal younger than this means someone is waiting now.
 _WAITING_FRESH_S = 1.0
 # The holder's pause after closing for a waiter: longer than the waiter's retry interval.
 _YIELD_PAUSE_S = 0.3
 _LOCKED = ("could not set lock", "conflicting lock")
+_log = logging.getLogger("assetflow.warehouse")
 
 
 class TableLock:
@@ -175,9 +181,19 @@ class Warehouse:
     Steps take a cursor with :meth:`cursor` and give it back with :meth:`release`.
     """
 
-    def __init__(self, path: str | os.PathLike[str] = ":memory:") -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str] = ":memory:",
+        *,
+        wait_limit: float = WAREHOUSE_WAIT_S,
+        cancel: threading.Event | None = None,
+    ) -> None:
         text = os.fspath(path)
         self.path = text
+        # While the file is locked by another process: how long to wait, and what stops it.
+        self.wait_limit = wait_limit
+        self._cancel = cancel
+        self._gave_up = False
         self.in_memory = text.startswith(":memory:")
         if self.in_memory:
             # ":memory:" is a new database per connect; ":memory:name" is shared in the process.
@@ -245,7 +261,15 @@ class Warehouse:
         if self._closed:
             raise duckdb.ConnectionException(f"the warehouse {self.path} is closed")
         if self._connection is None:
-            self._connection = _connect_waiting(self.path, self._waiting_file)
+            # Once a wait ran out, later steps try once: the user was told, and waited enough.
+            limit = 0.0 if self._gave_up else self.wait_limit
+            try:
+                self._connection = _connect_waiting(
+                    self.path, self._waiting_file, limit, self._cancel
+                )
+            except WarehouseLocked:
+                self._gave_up = True
+                raise
         return self._connection
 
     def _other_waiting(self) -> bool:
@@ -313,9 +337,26 @@ class Warehouse:
         return f"Warehouse({self.path!r})"
 
 
-def _connect_waiting(path: str, waiting_file: Path) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse, retrying while another process holds it (signalling that we wait)."""
-    deadline = time.monotonic() + WAREHOUSE_WAIT_S
+class WarehouseLocked(RunError):
+    """Another process kept the warehouse file for longer than the wait limit."""
+
+
+def _connect_waiting(
+    path: str,
+    waiting_file: Path,
+    limit: float = WAREHOUSE_WAIT_S,
+    cancel: threading.Event | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse, retrying while another process holds it (signalling that we wait).
+
+    After :data:`NOTICE_AFTER_S` (or half the limit, if shorter) one line on stderr (through
+    logging) says what holds the file and how to stop waiting; past ``limit`` seconds, or once
+    ``cancel`` is set (Ctrl-C), it gives up with :class:`WarehouseLocked`.
+    """
+    started = time.monotonic()
+    deadline = started + limit
+    notice_at = started + min(NOTICE_AFTER_S, limit / 2)
+    noticed = False
     delay = 0.02
     while True:
         try:
@@ -323,13 +364,58 @@ def _connect_waiting(path: str, waiting_file: Path) -> duckdb.DuckDBPyConnection
         except duckdb.Error as error:
             if not any(fragment in str(error).lower() for fragment in _LOCKED):
                 raise RunError(f"cannot open the warehouse {path}: {error}") from error
-            if time.monotonic() >= deadline:
-                raise RunError(
-                    f"the warehouse {path} stayed locked by another process for "
-                    f"{WAREHOUSE_WAIT_S:g}s (another assetflow run, or a DuckDB client holding "
-                    f"it open): {error}"
+            holder = lock_holder(str(error))
+            now = time.monotonic()
+            if now >= deadline:
+                raise WarehouseLocked(
+                    f"the warehouse {path} stayed locked by {holder} for "
+                    f"{format_seconds(limit)} ([storage] lock_timeout): close it there, or "
+                    "raise the limit, and run again"
                 ) from error
+            if cancel is not None and cancel.is_set():
+                raise WarehouseLocked(
+                    f"stopped waiting for the warehouse {path} (locked by {holder}): "
+                    "the run was cancelled"
+                ) from error
+            if not noticed and now >= notice_at:
+                noticed = True
+                _log.warning(
+                    "waiting for the warehouse %s: %s holds it open; close it there, or press "
+                    "Ctrl-C to stop waiting (giving up after %s: [storage] lock_timeout)",
+                    path,
+                    holder,
+                    format_seconds(limit),
+                )
         with suppress(OSError):
             waiting_file.touch()
-        time.sleep(delay * random.uniform(0.5, 1.5))
+        time.sleep(max(min(delay * random.uniform(0.5, 1.5), deadline - time.monotonic()), 0))
         delay = min(delay * 2, 0.1)
+
+
+_HOLDER = re.compile(r"conflicting lock is held in (?P<program>.*?) \(PID (?P<pid>\d+)\)", re.I)
+
+
+def lock_holder(message: str) -> str:
+    """Who holds the warehouse, from DuckDB's lock error: ``another assetflow run (PID 12)``,
+    ``another program (/usr/bin/duckdb, PID 34)``, or ``another program``."""
+    found = _HOLDER.search(message)
+    if found is None:
+        return "another program"
+    pid = int(found["pid"])
+    if pid == os.getpid():
+        return f"another connection in this process (PID {pid})"
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except (OSError, UnicodeDecodeError):
+        command = ""
+    if "assetflow" in command:
+        return f"another assetflow run (PID {pid}; it lets go between its steps)"
+    return f"another program ({found['program']}, PID {pid})"
+
+
+def format_seconds(seconds: float) -> str:
+    """``10m``, ``1h``, ``90s``, ``2.5s``: a wait limit as people write it."""
+    for unit, size in (("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:g}{unit}"
+    return f"{seconds:g}s"
