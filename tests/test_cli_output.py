@@ -210,3 +210,27 @@ def test_ctrl_c_says_cancelled_once_and_the_ui_shows_the_fraction_done(
     assert progress_bar(row.done, row.total) == "██░░░░░░░░"
     detail = load_run(project, row.run_id)
     assert (detail.run.done, detail.run.total) == (1, 4)
+
+
+def test_ctrl_c_with_json_prints_the_cancelled_runs_document(make_project: ProjectFactory) -> None:
+    """Scripts get the run id of a cancelled run too; progress lines stay on stderr."""
+    root = make_project(PROJECT_HEADER + "[executor]\nworkers = 1\n", pipeline=SLOW)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "assetflow", "materialize", "slow", "--json"],
+        cwd=root,
+        env=cli_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not (root / "started.a").exists():
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    document = json.loads(out)
+    assert document["status"] == "cancelled" and document["run_id"]
+    assert [s["status"] for s in document["steps"]] == ["success", *["skipped"] * 3]
+    assert len([line for line in err.splitlines() if line.endswith("cancelled")]) == 0, err
