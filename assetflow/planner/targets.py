@@ -5,8 +5,9 @@ applies to every selected asset whose definition has it; other time-partitioned 
 take the partitions whose windows overlap that time span (so ``--from 2024-01-01 --to
 2024-01-31`` means January for a daily asset and ``2024-01`` for a monthly one), unpartitioned
 assets their one partition, and the rest (static or multi-partitioned assets, say) the
-partitions their mappings give from those: downstream of them first, else upstream. An asset
-that none of this reaches gets no partition; only a key no selected asset has is an error.
+partitions their mappings give from the partitioned ones among those: downstream of them first,
+else upstream. An asset that none of this reaches gets no partition; only a key no selected
+asset has is an error.
 """
 
 from __future__ import annotations
@@ -158,9 +159,11 @@ def _through_mappings(
 ) -> dict[str, Sequence[str]]:
     """The partitions of ``names`` that the mappings give from the selected partitions
     ``found``: those reading them (assets in dependency order, so a chain of such assets
-    follows), else, for an asset upstream of them, those they read."""
+    follows), else, for an asset upstream of them, those they read. Unpartitioned assets take
+    part in neither: every partition reads them (or is read by them), so following them would
+    bring in every partition of their neighbours whatever the key."""
     order = {name: i for i, name in enumerate(graph.topological_order())}
-    known = dict(found)
+    known = {name: keys for name, keys in found.items() if graph[name].partitions.kind != "none"}
     result: dict[str, Sequence[str]] = {}
     pending = sorted(names, key=order.__getitem__)
     for name in pending:
