@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import math
 import re
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -47,6 +49,10 @@ class RetryPolicy:
     def __post_init__(self) -> None:
         if self.max_retries < 0:
             raise DefinitionError(f"RetryPolicy: max_retries must be >= 0, got {self.max_retries}")
+        for name in ("delay", "backoff", "jitter"):
+            value = getattr(self, name)
+            if not math.isfinite(value):  # inf would only fail at the first retry
+                raise DefinitionError(f"RetryPolicy: {name} must be a finite number, got {value}")
         if self.delay < 0:
             raise DefinitionError(f"RetryPolicy: delay must be >= 0, got {self.delay}")
         if self.backoff < 1:
@@ -55,8 +61,13 @@ class RetryPolicy:
             raise DefinitionError(f"RetryPolicy: jitter must be within [0, 1], got {self.jitter}")
 
     def delay_before(self, retry: int) -> float:
-        """Nominal seconds to wait before retry number ``retry`` (1-based), without jitter."""
-        return self.delay * self.backoff ** max(retry - 1, 0)
+        """Nominal seconds to wait before retry number ``retry`` (1-based), without jitter;
+        at most ``threading.TIMEOUT_MAX`` (a longer wait is one no wait can take)."""
+        try:
+            delay = self.delay * self.backoff ** max(retry - 1, 0)
+        except OverflowError:
+            delay = math.inf
+        return min(delay, threading.TIMEOUT_MAX) if self.delay > 0 else 0.0
 
 
 @dataclass(frozen=True)

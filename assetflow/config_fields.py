@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 import re
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
@@ -84,7 +85,9 @@ def numeric(integer: bool, low: float | None, high: float | None = None) -> Befo
     def check(value: object) -> object:
         # bool is an int subclass, but `workers = true` is a mistake, as is "4" in quotes.
         kinds = int if integer else int | float
+        # inf and nan pass a range check (or slip through it) and fail later, mid-run.
         ok = isinstance(value, kinds) and not isinstance(value, bool)
+        ok = ok and (isinstance(value, int) or math.isfinite(value))  # type: ignore[arg-type]
         if not ok or not (low is None or low <= value) or not (high is None or value <= high):  # type: ignore[operator]
             raise ValueError(f"expected {what}{bound}, got {show_value(value)}")
         return value if integer else float(value)  # type: ignore[arg-type]

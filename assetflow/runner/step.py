@@ -123,7 +123,7 @@ def run_step(env: StepEnvironment, step: PlanStep) -> StepResult:
         delay = policy.delay_before(attempt)
         if policy.jitter:
             delay *= 1 + random.uniform(-policy.jitter, policy.jitter)
-        if env.cancel.wait(max(delay, 0.0)):
+        if env.cancel.wait(min(max(delay, 0.0), threading.TIMEOUT_MAX)):
             break
     return StepResult(
         asset=step.asset,
