@@ -29,7 +29,8 @@ from assetflow.checks import CheckDef, builtin_check_name, check_def_of, parse_b
 from assetflow.config import AssetSection, ProjectConfig
 from assetflow.errors import AssetflowError, DefinitionError, GraphError, ProjectLoadError
 from assetflow.partitions_spec import mapping_from_spec, partitions_from_spec
-from assetflow.versions import sql_table_references, sql_template_variables, version_cache
+from assetflow.sql_names import catalog_of, parse_cache, sql_dependencies
+from assetflow.versions import sql_template_variables, version_cache
 
 
 @dataclass(frozen=True)
@@ -88,12 +89,12 @@ def load_definitions(config: ProjectConfig) -> LoadedDefinitions:
                 + did_you_mean(name, python_assets)
             )
 
-    names = set(assets)
+    found = _sql_table_deps(assets, config)
     timezone = config.project.timezone
     finished: list[AssetDef] = []
     for definition in assets.values():
-        if definition.sql is not None:
-            definition = _add_sql_table_deps(definition, names)
+        if definition.name in found:
+            definition = _add_sql_table_deps(definition, found[definition.name])
         definition = definition.replace(
             partitions=definition.partitions.with_default_timezone(timezone)
         )
@@ -270,13 +271,20 @@ def _sql_asset(name: str, section: AssetSection) -> AssetDef:
     )
 
 
-def _add_sql_table_deps(definition: AssetDef, names: set[str]) -> AssetDef:
-    """Add the assets a SQL query reads (FROM/JOIN table names) to its explicit deps."""
-    assert definition.sql is not None
-    # DuckDB identifiers are case-insensitive, and the scanner sees lowercased SQL.
-    by_lower = {name.lower(): name for name in names}
-    referenced = {by_lower[t] for t in sql_table_references(definition.sql) if t in by_lower}
-    found = sorted(referenced - set(definition.dep_names) - {definition.name})
+def _sql_table_deps(assets: dict[str, AssetDef], config: ProjectConfig) -> dict[str, list[str]]:
+    """For each SQL asset, the assets whose tables its query reads (DuckDB's parser finds them)."""
+    catalog = catalog_of(config.warehouse_path)
+    with parse_cache(config.state_path.parent / "sql_names.json"):
+        return {
+            name: sql_dependencies(definition.sql, assets, catalog)
+            for name, definition in assets.items()
+            if definition.sql is not None
+        }
+
+
+def _add_sql_table_deps(definition: AssetDef, referenced: list[str]) -> AssetDef:
+    """Add the assets a SQL query reads to its explicit deps (after them, in name order)."""
+    found = sorted(set(referenced) - set(definition.dep_names) - {definition.name})
     if not found:
         return definition
     return definition.replace(deps=definition.deps + tuple(AssetDep(n) for n in found))

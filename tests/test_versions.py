@@ -8,7 +8,6 @@ from assetflow.versions import (
     function_code_version,
     normalize_sql,
     sql_code_version,
-    sql_table_references,
     sql_template_variables,
 )
 
@@ -80,24 +79,6 @@ def test_sql_normalization_ignores_comments_case_and_whitespace_but_not_literals
     assert normalize_sql(a) == normalize_sql(b)
     assert sql_code_version(a) == sql_code_version(b)
     assert sql_code_version("select 'Paid'") != sql_code_version("select 'paid'")
-
-
-def test_sql_table_references_find_from_join_and_comma_lists_but_not_ctes() -> None:
-    sql = """
-    with recent as (select * from orders where order_date = {{ partition_key }}),
-         big as (select * from recent where amount > 100)
-    select * from big b
-    join customers as c on c.id = b.customer_id
-    left join main.products p using (product_id), regions r
-    where exists (select 1 from refunds)
-    """
-    assert sql_table_references(sql) == {
-        "orders",
-        "customers",
-        "products",
-        "regions",
-        "refunds",
-    }
 
 
 def test_template_variables_in_order() -> None:

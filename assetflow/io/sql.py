@@ -3,8 +3,12 @@
 Each upstream asset's name becomes a TEMP view of exactly the mapped partitions. TEMP views belong
 to the cursor that creates them and resolve before the warehouse's own tables (even before
 ``main.name``), so the SQL's ``FROM orders`` reads the slice while other steps' cursors keep
-seeing the whole table. ``{{ partition_key }}``, ``{{ start }}`` and ``{{ end }}`` become bound
-parameters (``$partition_key`` ...), never text spliced into the SQL.
+seeing the whole table. A name that spells out the warehouse's catalog (``warehouse.orders``,
+``warehouse.main.orders``) would reach past the view, so it is pointed at the view
+(``temp.main.orders``) first. :mod:`assetflow.sql_names` finds the names with DuckDB's parser,
+and turns the same names into an asset's dependencies, so what the loader finds is what the run
+restricts. ``{{ partition_key }}``, ``{{ start }}`` and ``{{ end }}`` become bound parameters
+(``$partition_key`` ...), never text spliced into the SQL.
 
 DuckDB relations are lazy SQL text, read again on every use, and the views are dropped before
 this returns; so the result is materialized first, and the relation returned reads those rows.
@@ -13,7 +17,7 @@ this returns; so the result is materialized first, and the relation returned rea
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
 
 import duckdb
@@ -26,6 +30,7 @@ from assetflow.io.warehouse import (
     quote_identifier,
     table_columns,
 )
+from assetflow.sql_names import name_spans, replace_spans, table_names
 
 # Each placeholder and the SQL type its value is bound as (also when it is NULL).
 PLACEHOLDERS: dict[str, str] = {
@@ -91,6 +96,31 @@ def render_sql(sql: str, asset_name: str) -> tuple[str, list[str]]:
     return "".join(parts), list(used)
 
 
+def point_at_views(text: str, views: Collection[str], catalog: str, asset_name: str) -> str:
+    """``text`` with catalog-qualified names of ``views`` turned into ``temp.main.<name>``.
+
+    ``views`` are the lowercased names of the TEMP views registered for the inputs; other
+    spellings of them already resolve to the views. Unparsable SQL is left to DuckDB to report.
+    """
+    names = table_names(text)
+    if not names:
+        return text
+    targets = [n for n in names if n.names_catalog() and n.table_in(catalog) in views]
+    if not targets:
+        return text
+    spans = name_spans(text, targets)
+    if spans is None:
+        tables = ", ".join(sorted({".".join(n.parts) for n in targets}))
+        raise OutputError(
+            f"asset '{asset_name}': cannot restrict {tables} to the mapped partitions in its "
+            "SQL; name the table without its catalog"
+        )
+    return replace_spans(
+        text,
+        [(start, end, f"temp.main.{quote_identifier(parts[-1])}") for start, end, parts in spans],
+    )
+
+
 def _empty_slice(con: duckdb.DuckDBPyConnection, name: str) -> duckdb.DuckDBPyRelation | None:
     """No rows, with the columns of the upstream's assetflow table; ``None`` without one.
 
@@ -138,6 +168,9 @@ def run_sql_asset(
             if view is not None:
                 con.register(name, view)
                 views.append(name)
+        if views:
+            lowered = {name.lower() for name in views}
+            text = point_at_views(text, lowered, current_catalog(con), asset_def.name)
         result = con.sql(text, params=params or None)
         if result is None:
             raise OutputError(
