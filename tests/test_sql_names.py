@@ -24,7 +24,7 @@ from assetflow.assets import AssetDef, build_sql_asset
 from assetflow.io import DuckDBIOManager, Warehouse
 from assetflow.io.sql import run_sql_asset
 from assetflow.partitions import DailyPartitions
-from assetflow.sql_names import catalog_of, sql_dependencies
+from assetflow.sql_names import TableName, catalog_of, name_spans, sql_dependencies
 
 DAYS = DailyPartitions(start="2024-01-01", end="2024-01-04")
 JAN_2 = (datetime(2024, 1, 2, tzinfo=UTC), datetime(2024, 1, 3, tzinfo=UTC))
@@ -119,7 +119,7 @@ def read_count(warehouse: Warehouse, name: str, sql: str, key: str = "2024-01-02
 
 
 @settings(
-    max_examples=60,
+    max_examples=50,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
@@ -142,7 +142,7 @@ def test_every_naming_form_is_a_dependency_and_reads_the_slice(
         assert read_count(warehouse, name, sql) == 2, sql
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), name=asset_names)
 def test_a_cte_of_the_same_name_hides_the_asset_from_unqualified_names(
     data: st.DataObject, name: str
@@ -320,3 +320,12 @@ def test_from_join_comma_lists_subqueries_and_ctes() -> None:
         "refunds",
         "regions",
     ]
+
+
+def test_names_without_a_position_are_found_among_the_tokens_or_refused() -> None:
+    text = 'summarize /* warehouse.main.orders */ "Warehouse" . main.orders'
+    name = TableName(("warehouse", "main", "orders"), None)
+    start = len("summarize /* warehouse.main.orders */ ")
+    assert name_spans(text, [name]) == [(start, len(text), ("Warehouse", "main", "orders"))]
+    # Found once but named twice: no guess (the run then fails naming the table).
+    assert name_spans(text, [name, name]) is None
