@@ -111,23 +111,46 @@ def _serialize(text: str) -> dict[str, Any]:
 def table_names(text: str) -> tuple[TableName, ...] | None:
     """Every base-table reference in ``text`` that is not a CTE's, or ``None`` if unparsable.
 
-    A statement DuckDB parses but cannot serialize (``PIVOT`` ...) is read as the subquery of
-    a ``SELECT``, which it can.
+    DuckDB serializes only SELECT statements. SQL with others is taken statement by statement:
+    one DuckDB parses but cannot serialize (``PIVOT ... IN (...)``) is read as the subquery of
+    a ``SELECT``; one that is no query (``SET``), or more than one (a ``PIVOT`` without ``IN``,
+    which first looks up its columns), names no table here.
     """
-    tree = _serialize(text)
-    shift = 0
-    if tree.get("error") and tree.get("error_type") == "not implemented":
-        prefix = "SELECT * FROM (\n"
-        tree = _serialize(prefix + text.rstrip().rstrip(";") + "\n)")
-        shift = len(prefix.encode())
-    if tree.get("error"):
-        return None
     found: list[TableName] = []
-    _collect(tree.get("statements", []), frozenset(), found)
-    return tuple(
-        TableName(name.parts, None if name.location is None else name.location - shift)
-        for name in found
-    )
+    tree = _serialize(text)
+    if not tree.get("error"):
+        _collect(tree.get("statements", []), frozenset(), found)
+        return tuple(found)
+    if tree.get("error_type") != "not implemented":
+        return None
+    import duckdb
+
+    with _PARSER_LOCK:
+        try:
+            statements = [statement.query for statement in _PARSER[0].extract_statements(text)]
+        except duckdb.Error:
+            return None
+    position = 0
+    for statement in statements:
+        at = text.find(statement, position)
+        if at < 0:  # pragma: no cover - DuckDB gives each statement's own text
+            return None
+        position = at + len(statement)
+        offset = len(text[:at].encode())
+        tree = _serialize(statement)
+        if tree.get("error"):
+            prefix = "SELECT * FROM (\n"
+            tree = _serialize(prefix + statement.rstrip().rstrip(";") + "\n)")
+            offset -= len(prefix.encode())
+        if tree.get("error"):
+            continue
+        names: list[TableName] = []
+        _collect(tree.get("statements", []), frozenset(), names)
+        found += [
+            TableName(name.parts, None if name.location is None else name.location + offset)
+            for name in names
+        ]
+    return tuple(found)
 
 
 def _collect(node: object, ctes: frozenset[str], found: list[TableName]) -> None:

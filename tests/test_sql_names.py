@@ -194,6 +194,11 @@ def test_statements_duckdb_cannot_serialize_are_read_as_subqueries(tmp_path: Pat
             inputs = {"orders": DuckDBIOManager(warehouse).load(ORDERS, ["2024-01-02"], con)}
             reader = build_sql_asset("reader", pivot, partitions=DAYS)
             assert run_sql_asset(con, reader, "2024-01-02", JAN_2, inputs).fetchall() == [(1, 1)]
+            # After a statement that is no query, with a position to shift past the first one.
+            both = "set threads = 1; /* é */ select count(*) as n from warehouse.main.orders"
+            assert sql_dependencies(both, ["orders"], "warehouse") == ["orders"]
+            reader = build_sql_asset("reader", both, partitions=DAYS)
+            assert run_sql_asset(con, reader, "2024-01-02", JAN_2, inputs).fetchall() == [(2,)]
             summary = build_sql_asset("s", "summarize warehouse.main.orders", partitions=DAYS)
             rows = run_sql_asset(con, summary, "2024-01-02", JAN_2, inputs).fetchall()
             assert [row[0] for row in rows] == ["i"]
