@@ -5,28 +5,15 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Input
 
 from assetflow.errors import AssetflowError
+from assetflow.tui.asset_columns import Columns, cells, columns_for
 from assetflow.tui.base import DataScreen
-from assetflow.tui.theme import styled
-from assetflow.views.assets import AssetRow, AssetsView, load_assets
-from assetflow.views.format import ago, duration
-
-COLUMNS = (
-    ("Asset", 22),
-    ("State", 8),
-    ("Fresh", 5),
-    ("Stale", 5),
-    ("Miss", 5),
-    ("Fail", 4),
-    ("Last", 8),
-    ("Took", 6),
-    ("Freshness", 13),
-    ("Schedule", 12),
-)
+from assetflow.views.assets import AssetsView, load_assets
 
 
 class AssetsScreen(DataScreen):
@@ -35,7 +22,8 @@ class AssetsScreen(DataScreen):
         "Assets are sorted by what needs attention: failed, overdue, running, stale, missing, "
         "fresh. The filter takes the selection syntax (+orders, orders+, tag:domain=sales, "
         "group:finance, several terms) or part of a name. 'Took' is the median duration of "
-        "the recent successes."
+        "the recent successes. Under 110 columns the counts share one Partitions column "
+        "(13█ fresh, 1▒ stale, 1░ missing, 1✗ failed, 1▸ running) and Took is left out."
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter,p", "partitions", "Partitions", key_display="⏎"),
@@ -52,11 +40,13 @@ class AssetsScreen(DataScreen):
         self.view: AssetsView | None = None
         self._order: list[str] = []  # the rows shown, and their cells (to update only changes)
         self._shown: dict[str, list[str | Text]] = {}
+        self._columns: Columns = ()
 
     def compose(self) -> ComposeResult:
         yield from self.compose_top()
         table: DataTable[str | Text] = DataTable(cursor_type="row", id="assets")
-        for label, width in COLUMNS:
+        self._columns = columns_for(self.app.size.width)
+        for label, width in self._columns:
             table.add_column(label, width=width, key=label)
         yield table
         yield Input(
@@ -71,25 +61,29 @@ class AssetsScreen(DataScreen):
 
     def show(self, data: AssetsView) -> None:
         self.view = data
+        self._fill(data, self.selected_asset())
+
+    def _fill(self, data: AssetsView, selected: str | None) -> None:
         now = self.af.now()
         table = self.query_one("#assets", DataTable)
-        cells = {row.name: _cells(row, now) for row in data.rows}
-        order = list(cells)
+        labels = [label for label, _ in self._columns]
+        rows = {row.name: cells(row, now) for row in data.rows}
+        shown = {name: [every[label] for label in labels] for name, every in rows.items()}
+        order = list(shown)
         if order == self._order:
             # A refresh that changes no order updates only the cells that changed: rebuilding
             # the table re-renders every row, which stalls the UI with hundreds of assets.
-            for name, new in cells.items():
-                for (label, _), before, after in zip(COLUMNS, self._shown[name], new, strict=True):
+            for name, new in shown.items():
+                for label, before, after in zip(labels, self._shown[name], new, strict=True):
                     if _signature(before) != _signature(after):
                         table.update_cell(name, label, after)
         else:
-            selected = self.selected_asset()
             table.clear()
-            for name, row_cells in cells.items():
+            for name, row_cells in shown.items():
                 table.add_row(*row_cells, key=name)
-            if selected is not None and selected in cells:
+            if selected is not None and selected in shown:
                 table.move_cursor(row=table.get_row_index(selected))
-        self._order, self._shown = order, cells
+        self._order, self._shown = order, shown
         status = data.summary.text()
         if data.filter:
             status += f"  │  filter: {data.filter}"
@@ -97,6 +91,21 @@ class AssetsScreen(DataScreen):
             self.set_status(f"filter {data.filter!r}: {data.error}", error=True)
         else:
             self.set_status(status)
+
+    def on_resize(self, event: events.Resize) -> None:
+        columns = columns_for(event.size.width)
+        if columns == self._columns:
+            return
+        # Columns that no longer fit would scroll off to the right: lay the table out again.
+        table = self.query_one("#assets", DataTable)
+        selected = self.selected_asset()
+        table.clear(columns=True)
+        self._columns = columns
+        for label, width in columns:
+            table.add_column(label, width=width, key=label)
+        self._order, self._shown = [], {}
+        if self.view is not None:
+            self._fill(self.view, selected)
 
     def selected_asset(self) -> str | None:
         table = self.query_one("#assets", DataTable)
@@ -137,6 +146,16 @@ class AssetsScreen(DataScreen):
         # otherwise run the screen's one-letter actions (m materializes, l opens the lineage).
         box = event.input
         if box.id == "filter" and box.has_class("shown") and self.is_current and self.app.app_focus:
+            box.focus()
+
+    def on_key(self, event: events.Key) -> None:
+        # A key typed before the focus is back (a fast typist, a busy machine) reaches the
+        # screen before any binding does: it goes into the filter too.
+        box = self.query_one("#filter", Input)
+        if box.has_class("shown") and self.focused is not box and event.is_printable:
+            event.stop()
+            event.prevent_default()
+            box.insert_text_at_cursor(event.character or "")
             box.focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
@@ -203,43 +222,8 @@ class AssetsScreen(DataScreen):
         self.app.push_screen(BackfillDialog(name, keys[0], keys[-1], validate), answered)
 
 
-def _cells(row: AssetRow, now: object) -> list[str | Text]:
-    from datetime import datetime
-
-    assert isinstance(now, datetime)
-    counts = row.counts
-    worst = row.worst
-
-    def count(state: str) -> Text:
-        n = counts.get(state, 0)
-        return Text(
-            str(n), style="" if not n or state == "fresh" else _style(state), justify="right"
-        )
-
-    fresh = Text(str(counts.get("fresh", 0)), justify="right")
-    freshness = styled(row.freshness, "overdue") if row.overdue else Text(row.freshness or "-")
-    return [
-        styled(row.name, worst),
-        styled(worst, worst),
-        fresh,
-        count("stale"),
-        count("missing"),
-        count("failed"),
-        Text(ago(now, row.last_materialized_at).replace(" ago", "")),
-        Text(duration(row.typical_duration_s), justify="right"),
-        freshness,
-        Text(row.schedule or "-"),
-    ]
-
-
 def _signature(cell: str | Text) -> object:
     """What a cell shows (``Text.__eq__`` ignores the base style and justification)."""
     if isinstance(cell, str):
         return cell
     return (cell.plain, str(cell.style), cell.justify, tuple(cell.spans))
-
-
-def _style(state: str) -> str:
-    from assetflow.tui.theme import STYLES
-
-    return STYLES.get(state, "")

@@ -99,3 +99,24 @@ class SlowReads:
 
     def release(self) -> None:
         self.gate.set()
+
+
+def cells_of(app: AssetflowApp, selector: str) -> list[dict[str, str]]:
+    """The cells of a DataTable as plain text, row by row, by column label."""
+    from textual.widgets import DataTable
+
+    table = app.screen.query_one(selector, DataTable)
+    labels = [str(column.label) for column in table.columns.values()]
+    return [dict(zip(labels, row, strict=True)) for row in rows_of(app, selector)]
+
+
+def type_at_once(app: AssetflowApp, keys: str) -> None:
+    """Send key presses the way a terminal does, all at once, without waiting in between
+    (``Pilot.press`` waits for the app to be idle after each key)."""
+    from textual import events
+
+    assert app._driver is not None
+    for key in keys:
+        event = events.Key(key, key)
+        event.set_sender(app)
+        app._driver.send_message(event)

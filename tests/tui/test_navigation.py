@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import seed
-from pilots import SlowReads, rows_of, settle, sync, text_of, wait_until
-from textual.widgets import Tree
+from pilots import SlowReads, rows_of, settle, sync, text_of, type_at_once, wait_until
+from textual.widgets import Input, Tree
 
 from assetflow import Project
 from assetflow.tui.app import AssetflowApp
@@ -66,8 +66,18 @@ async def test_keys_typed_while_the_filter_is_open_go_to_the_filter(seeded: Proj
         await settle(pilot)
         assert type(app.screen) is AssetsScreen and app.actions == [] and app.is_running
         assert "filter 'monthlylq'" in text_of(app, "#status")
+        # Keys arriving before the focus is back (typed fast, or a busy machine): the same.
+        await pilot.press("slash", "ctrl+u")
+        screen = app.screen
+        screen.set_focus(screen.query_one("#assets"))
+        type_at_once(app, "mlqp")
+        await settle(pilot)
+        assert type(app.screen) is AssetsScreen and app.actions == [] and app.is_running
+        assert screen.query_one("#filter", Input).value == "mlqp"
         # esc closes the filter (a second one clears it): keys are actions again.
-        await pilot.press("slash", "escape", "escape", "l")
+        await pilot.press("slash", "escape", "escape")
+        await settle(pilot)  # every asset again
+        await pilot.press("l")
         await settle(pilot)
         assert isinstance(app.screen, LineageScreen)
 

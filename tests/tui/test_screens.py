@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import seed
-from pilots import rows_of, settle, sync, text_of, wait_until
+from pilots import cells_of, rows_of, settle, sync, text_of, wait_until
 
 from assetflow import Project
 from assetflow.tui.app import AssetflowApp
@@ -29,7 +29,7 @@ async def test_assets_sorted_by_attention_and_filtered(seeded: Project) -> None:
             ("clean", "stale"),
             ("regions", "missing"),
         ]
-        assert rows[1][8] == "overdue (26h)"
+        assert cells_of(app, "#assets")[1]["Freshness"] == "overdue (26h)"
         assert "4 assets: 1 failed · 1 overdue · 1 stale · 1 missing" in text_of(app, "#status")
         await pilot.press("slash", *"+clean", "enter")
         await settle(pilot)
@@ -65,7 +65,7 @@ async def test_a_refresh_in_the_same_order_updates_cells_and_keeps_the_cursor(
         screen.show(replace(screen.view, rows=[more, *screen.view.rows[1:]]))
         await settle(pilot)
         assert [r[0] for r in rows_of(app, "#assets")] == ["raw", "report", "clean", "regions"]
-        assert rows_of(app, "#assets")[0][5] == "2"
+        assert cells_of(app, "#assets")[0]["Partitions"] == "2✗ 13█"  # compact under 110 columns
         assert screen.selected_asset() == "report"
 
 

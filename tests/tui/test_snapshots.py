@@ -20,6 +20,7 @@ from assetflow.tui.app import AssetflowApp
 SCREENS: dict[str, tuple[list[str], tuple[int, int]]] = {
     "assets": ([], (100, 30)),
     "assets_80x24": ([], (80, 24)),
+    "assets_120x30": ([], (120, 30)),  # the wide layout (110 columns and more)
     "partitions": (["enter", "up", "up", "up", "up"], (100, 30)),
     "runs": (["2"], (100, 30)),
     "run_failed": (["2", "enter"], (100, 30)),

@@ -1,0 +1,71 @@
+"""The Assets table fits the terminal from 80 columns up: no column hidden off to the right."""
+
+from __future__ import annotations
+
+import pytest
+import seed
+from pilots import screen_lines, settle, sync
+from textual.widgets import DataTable
+
+from assetflow import Project
+from assetflow.tui.app import AssetflowApp
+
+
+@pytest.mark.parametrize("width", [80, 81, 92, 100, 109, 110, 132, 200])
+def test_freshness_and_schedule_stay_visible(seeded: Project, width: int) -> None:
+    @sync
+    async def run() -> None:
+        app = AssetflowApp(seeded, now=lambda: seed.NOW, refresh_interval=None)
+        async with app.run_test(size=(width, 24)) as pilot:
+            await settle(pilot)
+            table = app.screen.query_one("#assets", DataTable)
+            assert table.max_scroll_x == 0, "the table scrolls sideways"
+            lines = screen_lines(app)
+            header = lines[2]
+            for label in ("Asset", "State", "Freshness", "Schedule"):
+                assert label in header, (label, header)
+            report = next(line for line in lines if " report " in line)
+            assert "overdue (26h)" in report and "0 6 * * *" in report, report
+            raw = next(line for line in lines if " raw " in line)
+            assert "failed" in raw and "13" in raw, raw  # its state and its fresh count
+
+    run()
+
+
+@sync
+async def test_a_resize_keeps_the_columns_and_the_cursor(seeded: Project) -> None:
+    app = AssetflowApp(seeded, now=lambda: seed.NOW, refresh_interval=None)
+    async with app.run_test(size=(140, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("down", "down")  # clean
+        await pilot.resize_terminal(80, 24)
+        await settle(pilot)
+        table = app.screen.query_one("#assets", DataTable)
+        assert table.max_scroll_x == 0
+        assert "Schedule" in screen_lines(app)[2]
+        assert app.screen.selected_asset() == "clean"  # type: ignore[attr-defined]
+        await pilot.resize_terminal(140, 24)
+        await settle(pilot)
+        assert "Took" in screen_lines(app)[2]
+        assert app.screen.selected_asset() == "clean"  # type: ignore[attr-defined]
+
+
+@sync
+async def test_a_resize_while_another_screen_is_shown(seeded: Project) -> None:
+    app = AssetflowApp(seeded, now=lambda: seed.NOW, refresh_interval=None)
+    async with app.run_test(size=(140, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("2")  # the Runs section
+        await settle(pilot)
+        await pilot.resize_terminal(80, 24)
+        await settle(pilot)
+        await pilot.press("1")
+        await settle(pilot)
+        assert app.screen.query_one("#assets", DataTable).max_scroll_x == 0
+        await pilot.press("enter")  # Partitions, on top of Assets
+        await settle(pilot)
+        await pilot.resize_terminal(140, 24)
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert "Took" in screen_lines(app)[2]
