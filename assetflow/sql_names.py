@@ -56,6 +56,9 @@ class TableName:
 
     parts: tuple[str, ...]
     location: int | None
+    # A column reference with at least three parts (``warehouse.main.orders.amount``) instead:
+    # its leading parts may name a table, which must then be renamed along with it.
+    column: bool = False
 
     def table_in(self, catalog: str) -> str | None:
         """The lowercased table of ``catalog``'s ``main`` schema this names, or ``None``.
@@ -107,9 +110,15 @@ def _serialize(text: str) -> dict[str, Any]:
     return tree
 
 
-@lru_cache(maxsize=4096)
 def table_names(text: str) -> tuple[TableName, ...] | None:
-    """Every base-table reference in ``text`` that is not a CTE's, or ``None`` if unparsable.
+    """Every base-table reference in ``text`` that is not a CTE's, or ``None`` if unparsable."""
+    names = references(text)
+    return None if names is None else tuple(name for name in names if not name.column)
+
+
+@lru_cache(maxsize=4096)
+def references(text: str) -> tuple[TableName, ...] | None:
+    """The table references of :func:`table_names` and the long column references.
 
     DuckDB serializes only SELECT statements. SQL with others is taken statement by statement:
     one DuckDB parses but cannot serialize (``PIVOT ... IN (...)``) is read as the subquery of
@@ -147,7 +156,11 @@ def table_names(text: str) -> tuple[TableName, ...] | None:
         names: list[TableName] = []
         _collect(tree.get("statements", []), frozenset(), names)
         found += [
-            TableName(name.parts, None if name.location is None else name.location + offset)
+            TableName(
+                name.parts,
+                None if name.location is None else name.location + offset,
+                name.column,
+            )
             for name in names
         ]
     return tuple(found)
@@ -179,6 +192,11 @@ def _collect(node: object, ctes: frozenset[str], found: list[TableName]) -> None
             location = node.get("query_location")
             at = None if not isinstance(location, int) or location == _NO_LOCATION else location
             found.append(TableName(parts, at))
+    names = node.get("column_names")
+    if node.get("class") == "COLUMN_REF" and isinstance(names, list) and len(names) >= 3:
+        location = node.get("query_location")
+        at = None if not isinstance(location, int) or location == _NO_LOCATION else location
+        found.append(TableName(tuple(str(name) for name in names), at, column=True))
     for key, value in node.items():
         if key != "cte_map":
             _collect(value, ctes, found)

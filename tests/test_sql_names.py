@@ -83,6 +83,8 @@ CONTEXTS = [
     "select count(*) as n from range(100) r(i) where i in (select i from {ref})",
     "select count(*) as n from (select * from {ref} union all select * from {ref} where false)",
     "select count(*) as n from {ref} where i is not null and exists (select 1 from {ref})",
+    # The column qualified with the table's own spelling (catalog and all).
+    "select count({same}.i) as n from {same}",
 ]
 # Mentions of another asset that are not table names.
 NOISE = [
@@ -129,7 +131,11 @@ def test_every_naming_form_is_a_dependency_and_reads_the_slice(
 ) -> None:
     if name.lower() == OTHER:
         return
-    pieces = data.draw(st.sampled_from(CONTEXTS)).split("{ref}")
+    context = data.draw(st.sampled_from(CONTEXTS))
+    if "{same}" in context:
+        same = data.draw(table_references(name, catalog).filter(lambda ref: ref[0] != "'"))
+        context = context.replace("{same}", same)
+    pieces = context.split("{ref}")
     sql = data.draw(st.sampled_from(NOISE)).format(other=OTHER) + pieces[0]
     for piece in pieces[1:]:  # each occurrence spelled its own way
         sql += data.draw(table_references(name, catalog)) + piece

@@ -30,7 +30,7 @@ from assetflow.io.warehouse import (
     quote_identifier,
     table_columns,
 )
-from assetflow.sql_names import name_spans, replace_spans, table_names
+from assetflow.sql_names import TableName, name_spans, references, replace_spans
 
 # Each placeholder and the SQL type its value is bound as (also when it is NULL).
 PLACEHOLDERS: dict[str, str] = {
@@ -102,13 +102,25 @@ def point_at_views(text: str, views: Collection[str], catalog: str, asset_name: 
     ``views`` are the lowercased names of the TEMP views registered for the inputs; other
     spellings of them already resolve to the views. Unparsable SQL is left to DuckDB to report.
     """
-    names = table_names(text)
+    names = references(text)
     if not names:
         return text
-    targets = [n for n in names if n.names_catalog() and n.table_in(catalog) in views]
+    targets = [
+        n for n in names if not n.column and n.names_catalog() and n.table_in(catalog) in views
+    ]
     if not targets:
         return text
-    spans = name_spans(text, targets)
+    # A column qualified with one of those names (``warehouse.main.orders.amount``) is renamed
+    # with it, or it would no longer bind.
+    renamed = {tuple(part.lower() for part in n.parts) for n in targets}
+    columns = [
+        TableName(n.parts[: len(prefix)], n.location)
+        for n in names
+        if n.column and n.location is not None
+        for prefix in renamed
+        if len(n.parts) > len(prefix) and tuple(p.lower() for p in n.parts[: len(prefix)]) == prefix
+    ]
+    spans = name_spans(text, targets + columns)
     if spans is None:
         tables = ", ".join(sorted({".".join(n.parts) for n in targets}))
         raise OutputError(
