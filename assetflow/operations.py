@@ -85,18 +85,34 @@ def evaluator(
     ``include`` (a forced plan's targets, whose runs need what they read), and what they read.
     """
     moment = now or utcnow()
-    return _screened(project.graph, store_of(project), moment, include)[2]
+    return _screened(project.graph, store_of(project), moment, include, damaged_of(project))[2]
+
+
+def damaged_of(project: Project) -> dict[Node, tuple[ReasonKind, str]]:
+    """Partitions recorded as made whose stored data is gone or changed (see
+    :mod:`assetflow.io.presence`): stale with ``data_missing`` / ``data_changed``."""
+    from assetflow.io.presence import damaged_partitions
+
+    config = project.config
+    return damaged_partitions(
+        project.graph, store_of(project), config.warehouse_path, config.data_path
+    )
 
 
 def _screened(
-    graph: AssetGraph, store: StateStore, moment: datetime, include: Collection[Node] = ()
+    graph: AssetGraph,
+    store: StateStore,
+    moment: datetime,
+    include: Collection[Node] = (),
+    damaged: dict[Node, tuple[ReasonKind, str]] | None = None,
 ) -> tuple[ScreenSpec, Screened, StatusEvaluator]:
     """:func:`screen_candidates` then :func:`screened_evaluator`, on one store connection."""
     spec = build_screen_spec(graph, moment)
     candidates: set[Node] = set()
+    damaged = damaged or {}
 
     def needed(screened: Screened) -> set[Node] | None:
-        candidates.update(_candidates(graph, spec, screened))
+        candidates.update(_candidates(graph, spec, screened, damaged))
         candidates.update(screened.running)
         return _needed(graph, moment, candidates, include)
 
@@ -104,7 +120,14 @@ def _screened(
     return (
         spec,
         screened,
-        StatusEvaluator(graph, snapshot, moment, running=screened.running, candidates=candidates),
+        StatusEvaluator(
+            graph,
+            snapshot,
+            moment,
+            running=screened.running,
+            candidates=candidates,
+            damaged=damaged,
+        ),
     )
 
 
@@ -131,8 +154,12 @@ def screened_evaluator(
     return StatusEvaluator(graph, snapshot, moment, candidates=candidates)
 
 
-def _candidates(graph: AssetGraph, spec: ScreenSpec, screened: Screened) -> set[Node]:
+def _candidates(
+    graph: AssetGraph, spec: ScreenSpec, screened: Screened, damaged: Collection[Node] = ()
+) -> set[Node]:
     direct: dict[str, list[str]] = dict(screened.direct)
+    for name, key in damaged:  # made, but their data is gone or changed: a direct reason
+        direct[name] = [*direct.get(name, ()), key]
     for asset in spec.assets:
         if asset.verify:
             direct[asset.name] = list(spec.keys(asset))
@@ -166,9 +193,9 @@ def status_counts(project: Project, scope: Scope, now: datetime | None = None) -
     graph, store = project.graph, store_of(project)
     if scope.partition is not None or scope.first is not None or scope.last is not None:
         nodes = targets(project, scope, moment)
-        ev = _screened(graph, store, moment, include=nodes)[2]
+        ev = _screened(graph, store, moment, include=nodes, damaged=damaged_of(project))[2]
         return count_statuses(names, ev.evaluate(nodes))
-    spec, screened, ev = _screened(graph, store, moment)
+    spec, screened, ev = _screened(graph, store, moment, damaged=damaged_of(project))
     selected = set(names)
     wanted = [node for node in ev.candidates or () if node[0] in selected]
     records = count_statuses(names, ev.evaluate(wanted))

@@ -55,6 +55,8 @@ class ReasonKind(StrEnum):
     UPSTREAM_REMOVED = "upstream_removed"
     UPSTREAM_STALE = "upstream_stale"
     OVERDUE = "overdue"
+    DATA_MISSING = "data_missing"  # the stored data of a partition recorded as made is gone
+    DATA_CHANGED = "data_changed"  # `assetflow verify` found it changed outside assetflow
     MISSING = "missing"
     FAILED = "failed"
     RUNNING = "running"

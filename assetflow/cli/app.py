@@ -181,4 +181,5 @@ from assetflow.cli import (  # noqa: E402, F401
     run_commands,
     schedule_commands,
     ui_command,
+    verify_commands,
 )

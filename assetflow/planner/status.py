@@ -96,6 +96,8 @@ class StatusEvaluator:
     :mod:`assetflow.planner.screen`): every other partition is fresh without being evaluated,
     and the snapshot need only hold the candidates and what they read. Without it every
     partition is evaluated from the snapshot: the reference the screened path is tested against.
+    ``damaged`` names partitions whose stored data is gone or was changed outside assetflow
+    (``data_missing`` / ``data_changed``, see :mod:`assetflow.io.presence`): made, but stale.
     """
 
     def __init__(
@@ -105,12 +107,14 @@ class StatusEvaluator:
         now: datetime,
         running: Mapping[Node, str] | None = None,
         candidates: Set[Node] | None = None,
+        damaged: Mapping[Node, tuple[ReasonKind, str]] | None = None,
     ) -> None:
         self.graph = graph
         self.snapshot = snapshot
         self.now = now
         self.running = dict(running or {})
         self.candidates = candidates
+        self.damaged = dict(damaged or {})
         self.existing = ExistingKeys(graph, now)
         self._results: dict[Node, StatusResult] = {}
         self._order = {name: i for i, name in enumerate(graph.topological_order())}
@@ -213,6 +217,9 @@ class StatusEvaluator:
             return StatusResult(asset, partition, PartitionStatus.MISSING, reasons, **facts)  # type: ignore[arg-type]
 
         reasons_list: list[Reason] = []
+        damage = self.damaged.get(node)
+        if damage is not None:  # its data is gone or changed: first, it is what to fix
+            reasons_list.append(Reason(damage[0], damage[1]))
         if success.code_version != definition.code_version:
             reasons_list.append(
                 Reason(

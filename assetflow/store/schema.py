@@ -228,6 +228,24 @@ def _v5_checks(connection: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def _v6_verifications(connection: duckdb.DuckDBPyConnection) -> None:
+    """What `assetflow verify` found, append-only: one row per stored partition it checked
+    whose data was changed or gone (or, after that, fine again), for the success it checked."""
+    connection.execute(
+        """
+        CREATE TABLE verifications (
+            asset VARCHAR NOT NULL,
+            partition VARCHAR NOT NULL,
+            materialization_id BIGINT NOT NULL,  -- the success whose stored data was checked
+            verified_at TIMESTAMPTZ NOT NULL,
+            result VARCHAR NOT NULL,  -- 'changed', 'missing' or 'ok'
+            data_version VARCHAR,  -- what the stored data fingerprints to now
+            detail VARCHAR NOT NULL
+        )
+        """
+    )
+
+
 # Append only: migration N (1-based) turns a version N-1 file into version N. Never edit one
 # that has shipped; add the next.
 MIGRATIONS: tuple[Migration, ...] = (
@@ -236,6 +254,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _v3_leases,
     _v4_schedules_and_alerts,
     _v5_checks,
+    _v6_verifications,
 )
 
 

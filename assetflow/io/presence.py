@@ -1,0 +1,205 @@
+"""Stored data that is gone, found in bulk whenever status or a plan is computed.
+
+A partition recorded as made whose stored data is gone (the warehouse deleted or replaced, a
+table dropped, rows deleted, a Parquet file removed) is ``stale`` with reason ``data_missing``,
+and ``materialize`` makes it again. The look is cheap and set-based, never one query per
+partition: the partitions history says hold data come from the state file as one Arrow table;
+the warehouse is attached read-only once, its assetflow tables listed in one query, and the
+partition keys of tables up to :data:`PARTITION_CHECK_ROWS` rows read in one grouped query
+(bigger tables are only checked to exist: ``assetflow verify`` reads everything); each Parquet
+asset's folder is listed once. DuckDB then compares the sets.
+
+When the warehouse is open for writing by another process (a run) it cannot be attached: the
+look is skipped for it this time. What ``assetflow verify`` found (changed or gone) is added
+from the state file's ``verifications``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+
+from assetflow.graph import AssetGraph
+from assetflow.io.parquet_io import SUFFIX, partition_file_name, partition_key_of
+from assetflow.io.warehouse import quote_identifier, sql_string
+from assetflow.records import ReasonKind
+
+if TYPE_CHECKING:
+    from assetflow.store.store import StateStore
+
+__all__ = ["PARTITION_CHECK_ROWS", "damaged_partitions", "gone_partitions"]
+
+Node = tuple[str, str]
+Damage = tuple[ReasonKind, str]
+
+# Up to this many rows (DuckDB's estimate) a table's partition keys are read at every status;
+# a bigger table is only checked to exist.
+PARTITION_CHECK_ROWS = 5_000_000
+# DuckDB's words when another process (or connection of this one) has the file open.
+_BUSY = ("could not set lock", "conflicting lock", "already attached", "file handle conflict")
+
+
+def damaged_partitions(
+    graph: AssetGraph, store: StateStore, warehouse: Path, data_dir: Path
+) -> dict[Node, Damage]:
+    """Every partition recorded as made whose stored data is gone (``data_missing``) or that
+    ``assetflow verify`` found changed (``data_changed``), with a detail naming what."""
+    stored = [name for name in graph.assets if graph[name].io in ("duckdb", "parquet")]
+    if not stored:
+        return {}
+    with store.reading_session():
+        made = store.made_with_data(stored)
+        verified = store.verification_marks(stored)
+    found: dict[Node, Damage] = {
+        node: (ReasonKind.DATA_CHANGED if result == "changed" else ReasonKind.DATA_MISSING, text)
+        for node, (result, text) in verified.items()
+    }
+    for node, detail in gone_partitions(graph, made, warehouse, data_dir).items():
+        found[node] = (ReasonKind.DATA_MISSING, detail)
+    return found
+
+
+def gone_partitions(
+    graph: AssetGraph, made: Any, warehouse: Path, data_dir: Path
+) -> dict[Node, str]:
+    """Of ``made`` (an Arrow table: asset, partition, row_count), the partitions whose stored
+    rows or file are gone, with what is gone."""
+    if made.num_rows == 0:
+        return {}
+    scratch = duckdb.connect()
+    try:
+        scratch.register("made", made)
+        by_io: dict[str, list[str]] = {"duckdb": [], "parquet": []}
+        for name in graph.assets:
+            if graph[name].io in by_io:
+                by_io[graph[name].io].append(name)
+        found = _gone_from_warehouse(scratch, by_io["duckdb"], warehouse)
+        found.update(_gone_from_folder(scratch, by_io["parquet"], data_dir))
+        return found
+    finally:
+        scratch.close()
+
+
+def _recorded(scratch: duckdb.DuckDBPyConnection, assets: Sequence[str], rows: str) -> list[str]:
+    """The assets among ``assets`` with partitions recorded as holding data."""
+    found = scratch.execute(
+        f"SELECT DISTINCT asset FROM made WHERE asset IN (SELECT UNNEST(?::VARCHAR[])) AND {rows}",
+        [list(assets)],
+    ).fetchall()
+    return sorted(str(name) for (name,) in found)
+
+
+def _every(
+    scratch: duckdb.DuckDBPyConnection, assets: Sequence[str], rows: str, detail: str
+) -> dict[Node, str]:
+    """Every recorded partition of ``assets``, each with ``detail`` (``{asset}`` filled in)."""
+    found = scratch.execute(
+        f"SELECT asset, partition FROM made WHERE asset IN (SELECT UNNEST(?::VARCHAR[])) "
+        f"AND {rows}",
+        [list(assets)],
+    ).fetchall()
+    return {(a, p): detail.format(asset=a) for a, p in found}
+
+
+def _gone_from_warehouse(
+    scratch: duckdb.DuckDBPyConnection, assets: Sequence[str], path: Path
+) -> dict[Node, str]:
+    # A partition stored with no rows leaves nothing to find: only those with rows count.
+    rows = "row_count > 0"
+    recorded = _recorded(scratch, assets, rows)
+    if not recorded:
+        return {}
+    if not path.exists():
+        return _every(
+            scratch, recorded, rows, f"its stored data is gone: the warehouse {path} does not exist"
+        )
+    try:
+        scratch.execute(f"ATTACH {sql_string(str(path))} AS stored (READ_ONLY)")
+    except duckdb.Error as error:
+        if any(fragment in str(error).lower() for fragment in _BUSY):
+            return {}  # a run has it open now: the next look will tell
+        cause = str(error).strip().splitlines()[0]
+        return _every(
+            scratch,
+            recorded,
+            rows,
+            f"its stored data cannot be read: the warehouse {path} ({cause})",
+        )
+    try:
+        tables = dict(
+            scratch.execute(
+                "SELECT t.table_name, t.estimated_size FROM duckdb_tables() t "
+                "JOIN duckdb_columns() c USING (database_name, schema_name, table_name) "
+                "WHERE t.database_name = 'stored' AND t.schema_name = 'main' "
+                "AND c.column_name = '_partition'"
+            ).fetchall()
+        )
+        absent = [name for name in recorded if name not in tables]
+        found = _every(
+            scratch,
+            absent,
+            rows,
+            "its stored data is gone: table {asset} is not in the warehouse " + str(path),
+        )
+        checked = [n for n in recorded if n in tables and tables[n] <= PARTITION_CHECK_ROWS]
+        if checked:
+            present = " UNION ALL ".join(
+                f"SELECT {sql_string(name)} AS asset, _partition AS partition "
+                f"FROM stored.main.{quote_identifier(name)} GROUP BY _partition"
+                for name in checked
+            )
+            rows_gone = scratch.execute(
+                f"SELECT m.asset, m.partition FROM made m ANTI JOIN ({present}) p "
+                "ON m.asset = p.asset AND m.partition = p.partition "
+                f"WHERE m.asset IN (SELECT UNNEST(?::VARCHAR[])) AND m.{rows}",
+                [checked],
+            ).fetchall()
+            found.update(
+                {
+                    (a, p): f"its stored data is gone: no rows for it in table {a} of {path}"
+                    for a, p in rows_gone
+                }
+            )
+        return found
+    finally:
+        scratch.execute("DETACH stored")
+
+
+def _gone_from_folder(
+    scratch: duckdb.DuckDBPyConnection, assets: Sequence[str], data_dir: Path
+) -> dict[Node, str]:
+    rows = "row_count IS NOT NULL"  # an empty partition is still a file
+    recorded = _recorded(scratch, assets, rows)
+    if not recorded:
+        return {}
+    import pyarrow as pa  # type: ignore[import-untyped]
+
+    names: list[str] = []
+    keys: list[str] = []
+    for name in recorded:
+        try:
+            with os.scandir(data_dir / name) as entries:
+                for entry in entries:
+                    if entry.name.endswith(SUFFIX) and not entry.name.startswith("."):
+                        names.append(name)
+                        keys.append(partition_key_of(entry.name))
+        except OSError:
+            continue  # no folder: every partition of it is gone
+    present = pa.table(
+        {"asset": pa.array(names, pa.string()), "partition": pa.array(keys, pa.string())}
+    )
+    scratch.register("present", present)
+    gone = scratch.execute(
+        "SELECT m.asset, m.partition FROM made m ANTI JOIN present p "
+        "ON m.asset = p.asset AND m.partition = p.partition "
+        f"WHERE m.asset IN (SELECT UNNEST(?::VARCHAR[])) AND m.{rows}",
+        [recorded],
+    ).fetchall()
+    return {
+        (a, p): f"its stored data is gone: {data_dir / a / partition_file_name(p)} does not exist"
+        for a, p in gone
+    }
