@@ -51,18 +51,22 @@ def needed(columns: Columns) -> int:
 
 
 WIDE_MIN = needed(WIDE)
-ASSET_MAX = 40  # wider than any sensible asset name; the rest goes to Schedule
+# Where the room left over goes, in turn, and up to which width: longer names first, then
+# longer counts, then the schedule (names of schedules can be long) takes the rest.
+GROWTH = (("Asset", 28), ("Partitions", 20), ("Schedule", 10_000))
 
 
 def columns_for(width: int) -> Columns:
     """The columns for a terminal ``width``: the wide layout when it fits, else the compact
-    one; the room left over widens Asset (up to :data:`ASSET_MAX`), then Schedule."""
+    one; the room left over widens Asset, Partitions and Schedule (see :data:`GROWTH`)."""
     layout = WIDE if width >= WIDE_MIN else COMPACT
     spare = max(0, width - needed(layout))
     sizes = dict(layout)
-    grow = min(spare, max(0, ASSET_MAX - sizes["Asset"]))
-    sizes["Asset"] += grow
-    sizes["Schedule"] += spare - grow
+    for label, most in GROWTH:
+        if label in sizes:
+            grow = min(spare, max(0, most - sizes[label]))
+            sizes[label] += grow
+            spare -= grow
     return tuple((label, sizes[label]) for label, _ in layout)
 
 

@@ -21,7 +21,8 @@ class AssetsScreen(DataScreen):
     HELP_TEXT = (
         "Assets are sorted by what needs attention: failed, overdue, running, stale, missing, "
         "fresh. The filter takes the selection syntax (+orders, orders+, tag:domain=sales, "
-        "group:finance, several terms) or part of a name. 'Took' is the median duration of "
+        "group:finance, several terms) or part of a name; it keeps the keyboard until enter "
+        "applies it or esc closes it. 'Took' is the median duration of "
         "the recent successes. Under 110 columns the counts share one Partitions column "
         "(13█ fresh, 1▒ stale, 1░ missing, 1✗ failed, 1▸ running) and Took is left out."
     )

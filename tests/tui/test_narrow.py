@@ -4,11 +4,25 @@ from __future__ import annotations
 
 import pytest
 import seed
+from hypothesis import given
+from hypothesis import strategies as st
 from pilots import screen_lines, settle, sync
 from textual.widgets import DataTable
 
 from assetflow import Project
 from assetflow.tui.app import AssetflowApp
+from assetflow.tui.asset_columns import COMPACT, WIDE, columns_for, needed
+
+
+@given(st.integers(min_value=80, max_value=1000))
+def test_the_columns_fill_any_width_from_80_up(width: int) -> None:
+    columns = columns_for(width)
+    assert needed(columns) == width  # all visible, and the room used
+    labels = [label for label, _ in columns]
+    assert labels[:2] == ["Asset", "State"] and labels[-2:] == ["Freshness", "Schedule"]
+    base = dict(WIDE if len(columns) == len(WIDE) else COMPACT)
+    assert all(size >= base[label] for label, size in columns)
+    assert (len(columns) == len(WIDE)) == (width >= 110)  # the wide layout when it fits
 
 
 @pytest.mark.parametrize("width", [80, 81, 92, 100, 109, 110, 132, 200])
