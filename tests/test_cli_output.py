@@ -200,8 +200,11 @@ def test_ctrl_c_says_cancelled_once_and_the_ui_shows_the_fraction_done(
     assert process.returncode == 130, err
     assert "Traceback" not in err
     said = [line for line in (out + err).splitlines() if "cancelled" in line]
-    # The summary says it; the per-step "skipped ... run cancelled" lines are step details.
-    assert len([line for line in said if not line.startswith("skipped")]) == 1, out + err
+    # One line for the steps the cancel skipped (not one per step), one for the run.
+    assert said == [
+        "skipped 3 steps  run cancelled  [4/4]",
+        f"run {said[-1].split()[1]} cancelled: 3 skipped, 1 success",
+    ], out + err
 
     project = Project.load(root)
     (row,) = load_runs(project).rows

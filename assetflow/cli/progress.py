@@ -12,6 +12,8 @@ from assetflow.records import StepStatus
 from assetflow.runner.results import RunResult, StepResult
 
 _MARKS = {StepStatus.SUCCESS: "ok", StepStatus.FAILED: "FAILED", StepStatus.SKIPPED: "skipped"}
+# The reason the runner gives the steps a cancel left unstarted (assetflow.runner.run).
+CANCELLED_REASON = "run cancelled"
 
 
 class LineProgress:
@@ -22,6 +24,7 @@ class LineProgress:
         self._lock = threading.Lock()
         self.total = 0
         self.finished = 0
+        self.not_started = 0  # steps a cancel skipped, reported together at the end
 
     def _write(self, text: str) -> None:
         with self._lock:
@@ -37,6 +40,10 @@ class LineProgress:
 
     def step_finished(self, result: StepResult) -> None:
         self.finished += 1
+        if result.reason == CANCELLED_REASON:
+            # A cancel skips every step not started (1,350 on the example): one line for all.
+            self.not_started += 1
+            return
         mark = _MARKS[result.status]
         detail = f"{result.duration_s:.2f}s"
         if result.attempts > 1:
@@ -51,6 +58,11 @@ class LineProgress:
         self._write(_cancelling(running))
 
     def run_finished(self, result: RunResult) -> None:
+        if self.not_started:
+            steps = f"{self.not_started} step{'s' if self.not_started != 1 else ''}"
+            self._write(
+                f"{'skipped':<8}{steps}  {CANCELLED_REASON}  [{self.finished}/{self.total}]"
+            )
         counts = ", ".join(f"{n} {status}" for status, n in sorted(result.counts.items()))
         self._write(f"run {result.run_id} {result.status.value}: {counts or 'nothing to do'}")
 
