@@ -332,7 +332,12 @@ class Project:
     def runs(
         self, limit: int = 20, status: str | None = None, asset: str | None = None
     ) -> list[Any]:
-        """Recent runs, newest first, with step counts."""
+        """Recent runs, newest first, with step counts; RunError for an unknown ``status``."""
+        statuses = [s.value for s in RunStatus]
+        if status is not None and status not in statuses:
+            # It would match no run and read as an empty history.
+            expected = ", ".join(statuses)
+            raise RunError(f"unknown run status {status!r} (expected one of: {expected})")
         if asset is not None:
             self.asset(asset)
         return operations.store_of(self).runs(limit=limit, status=status, asset=asset)
