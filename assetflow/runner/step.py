@@ -125,6 +125,8 @@ def run_step(env: StepEnvironment, step: PlanStep) -> StepResult:
             delay *= 1 + random.uniform(-policy.jitter, policy.jitter)
         if env.cancel.wait(min(max(delay, 0.0), threading.TIMEOUT_MAX)):
             break
+    if outcome.status is StepStatus.FAILED:  # for good: a waiting run may try it now
+        env.recorder.add(released=[(step.asset, step.partition, env.run_id)])
     return StepResult(
         asset=step.asset,
         partition=step.partition,

@@ -60,11 +60,25 @@ def holders(connection: duckdb.DuckDBPyConnection, nodes: Collection[Node]) -> d
 
 
 def release_steps(connection: duckdb.DuckDBPyConnection, batch: str) -> None:
-    """Let go of the partitions whose steps table ``batch`` (materializations) records."""
+    """Let go of the partitions whose steps table ``batch`` (materializations) ends: a success
+    or a skip. A failed attempt keeps its claim, as the step may retry; the run lets go of a
+    step that failed for good explicitly (:func:`release`), or when it ends."""
     connection.execute(
         f"DELETE FROM leases WHERE (asset, partition, run_id) IN "
-        f"(SELECT asset, partition, run_id FROM {batch})"
+        f"(SELECT asset, partition, run_id FROM {batch} WHERE status IN ('success', 'skipped'))"
     )
+
+
+def release(
+    connection: duckdb.DuckDBPyConnection, claims: Collection[tuple[str, str, str]]
+) -> None:
+    """Let go of ``(asset, partition, run_id)`` claims (steps that failed for good)."""
+    if claims:
+        connection.execute(
+            "DELETE FROM leases WHERE (asset, partition, run_id) IN (SELECT UNNEST(?::VARCHAR[]), "
+            "UNNEST(?::VARCHAR[]), UNNEST(?::VARCHAR[]))",
+            [list(column) for column in zip(*claims, strict=True)],
+        )
 
 
 def release_runs(connection: duckdb.DuckDBPyConnection, run_ids: Collection[str]) -> None:

@@ -47,10 +47,12 @@ class _Batch:
     runs_ended: list[tuple[str, RunStatus, datetime]] = field(default_factory=list)
     heartbeats: list[tuple[str, datetime]] = field(default_factory=list)
     checks: list[CheckRecord] = field(default_factory=list)
+    released: list[tuple[str, str, str]] = field(default_factory=list)
 
     def __len__(self) -> int:
         return (
             len(self.checks)
+            + len(self.released)
             + len(self.materializations)
             + len(self.lineage)
             + len(self.logs)
@@ -68,6 +70,7 @@ class _Batch:
         self.runs_ended.extend(later.runs_ended)
         self.heartbeats.extend(later.heartbeats)
         self.checks.extend(later.checks)
+        self.released.extend(later.released)
 
     def write(self, store: StateStore) -> None:
         """Append the whole batch to ``store`` in one transaction."""
@@ -79,6 +82,7 @@ class _Batch:
             self.runs_ended,
             heartbeats=self.heartbeats[-1:],  # the latest beat says it all
             checks=self.checks,
+            released=self.released,
         )
 
 
@@ -163,6 +167,7 @@ class Recorder:
         runs_started: Sequence[RunRecord] = (),
         runs_ended: Sequence[tuple[str, RunStatus, datetime]] = (),
         checks: Sequence[CheckRecord] = (),
+        released: Sequence[tuple[str, str, str]] = (),
     ) -> None:
         """Queue records for the next write (the groups of :meth:`StateStore.append`)."""
         if self._closed:
@@ -174,6 +179,7 @@ class Recorder:
             list(runs_started),
             list(runs_ended),
             checks=list(checks),
+            released=list(released),
         )
         with self._pending_lock:
             self._pending.extend(batch)

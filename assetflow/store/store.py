@@ -28,7 +28,7 @@ from assetflow.records import (
     utcnow,
 )
 from assetflow.store import checks as _checks
-from assetflow.store import history, liveness, screening, verifications
+from assetflow.store import history, liveness, screening
 from assetflow.store import leases as _leases
 from assetflow.store.codec import (
     LINEAGE_COLUMNS,
@@ -85,16 +85,20 @@ class StateStore(SideTables):
         runs_ended: Sequence[tuple[str, RunStatus, datetime]] = (),
         heartbeats: Sequence[tuple[str, datetime]] = (),
         checks: Sequence[CheckRecord] = (),
+        released: Sequence[tuple[str, str, str]] = (),
     ) -> None:
         """Record a batch in one transaction, and fold its attempts into the status cache.
 
         Started runs are inserted first and ended runs updated last, so one batch may hold a
         whole run. A success updates its partition's last success and last attempt, a failure
-        its last attempt and error; a skipped step changes no status.
+        its last attempt and error; a skipped step changes no status. A success or a skip lets
+        go of its partition's lease; ``released`` names ``(asset, partition, run_id)`` claims
+        to let go of too (steps that failed for good).
         """
         if (
             not (materializations or lineage or logs or runs_started or runs_ended or heartbeats)
             and not checks
+            and not released
         ):
             return
         # Convert before opening, so that a bad record fails without touching the file.
@@ -118,6 +122,7 @@ class StateStore(SideTables):
                 flag_changed_inputs(connection, "batch")
                 _leases.release_steps(connection, "batch")
                 connection.execute("DROP TABLE batch")
+            _leases.release(connection, released)
             insert_rows(connection, "logs", LOG_COLUMNS, log_rows)
             _checks.insert_checks(connection, checks)
             for run_id, at in heartbeats:
@@ -236,23 +241,6 @@ class StateStore(SideTables):
         """The median duration in seconds of each asset's recent successes, for estimates."""
         with self._reading() as connection:
             return history.durations(connection, sorted(set(assets)))
-
-    # --- stored data (see assetflow.store.verifications) --------------------------------------
-
-    def made_with_data(self, assets: Sequence[str]) -> object:
-        """The partitions of ``assets`` whose last success stored data (an Arrow table)."""
-        with self._reading() as connection:
-            return verifications.made_with_data(connection, assets)
-
-    def verification_marks(self, assets: Sequence[str]) -> dict[Node, tuple[str, str]]:
-        """What ``verify`` found changed or gone in the current successes of ``assets``."""
-        with self._reading() as connection:
-            return verifications.marks(connection, assets)
-
-    def record_verifications(self, found: Sequence[verifications.Verification]) -> None:
-        """Append what ``verify`` found."""
-        with self._writing() as connection:
-            verifications.insert(connection, found)
 
     # --- history ------------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from store_factories import make_m, make_run
 
-from assetflow.records import utcnow
+from assetflow.records import RunStatus, StepStatus, utcnow
 from assetflow.runner.leases import LeaseKeeper
 from assetflow.store import StateStore
 
@@ -91,3 +91,35 @@ def test_a_success_the_plan_read_is_not_made_elsewhere(tmp_path: Path) -> None:
 
     assert keeper.done_elsewhere == []
     assert not keeper.blocked(NODE)
+
+
+def test_a_failed_attempt_keeps_the_claim_while_its_step_may_retry(tmp_path: Path) -> None:
+    """The first attempt failed and is recorded; the step waits to retry. Letting go of the
+    partition then would let a waiting run make it while this run's retry makes it too."""
+    store = StateStore(tmp_path / "state.duckdb")
+    run_a = make_run(started=0)
+    store.append(runs_started=[run_a])
+    assert store.acquire_leases(run_a.run_id, [NODE]) == {}
+    store.append(materializations=[make_m(run_a.run_id, *NODE, StepStatus.FAILED)])
+
+    run_b = make_run(started=1)
+    store.append(runs_started=[run_b])
+    assert store.acquire_leases(run_b.run_id, [NODE]) == {NODE: run_a.run_id}
+
+    store.append(runs_ended=[(run_a.run_id, RunStatus.FAILED, utcnow())])  # A gives up
+    assert store.acquire_leases(run_b.run_id, [NODE]) == {}
+
+
+def test_a_success_or_a_skip_lets_go_of_the_claim_at_once(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "state.duckdb")
+    run_a = make_run(started=0)
+    store.append(runs_started=[run_a])
+    other = ("orders", "2024-01-02")
+    assert store.acquire_leases(run_a.run_id, [NODE, other]) == {}
+    store.append(
+        materializations=[
+            make_m(run_a.run_id, *NODE),
+            make_m(run_a.run_id, *other, StepStatus.SKIPPED, reason="upstream failed"),
+        ]
+    )
+    assert store.lease_holders([NODE, other]) == {}
