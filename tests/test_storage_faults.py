@@ -199,13 +199,13 @@ def _assert_run_failed_to_record(code: int, out: str, err: str, state: Path) -> 
     assert str(state) in lines[0] and "cannot write" in lines[0], lines[0]
 
 
-def _assert_consistent_then_finish(root: Path) -> None:
+def _assert_consistent_then_finish(root: Path, todo: int = DAYS) -> None:
     """Every partition recorded as made has its file; running again finishes the rest."""
     code, out, err = run_cli(["status", "--json", "--partitions"], root)
     assert code == 0, err
     partitions = json.loads(out)["partitions"]
     made = [p for p in partitions if p["status"] == "fresh"]
-    assert 0 < len(made) < DAYS, "the disk should have filled mid-run"
+    assert DAYS - todo < len(made) < DAYS, "the disk should have filled mid-run"
     for record in made:
         assert (root / "data" / "events" / f"{record['partition']}.parquet").is_file(), record
     code, out, err = run_cli(["runs", "--json"], root)
@@ -217,13 +217,19 @@ def _assert_consistent_then_finish(root: Path) -> None:
 
 def test_a_full_disk_mid_run_exits_1_and_keeps_what_was_recorded(tmp_path: Path) -> None:
     disk = tmp_path / "disk"
-    with _small_disk(disk, "2m"):
+    with _small_disk(disk, "64m"):
         root = _long_project(tmp_path / "project", disk)
+        code, _, err = run_cli(["materialize", "events", "--partition", "2023-01-01"], root)
+        assert code == 0, err
+        # Room for about 30 more steps' history: the disk fills mid-run.
+        used = os.statvfs(disk).f_blocks - os.statvfs(disk).f_bfree
+        room = used * os.statvfs(disk).f_frsize + 1_500_000
+        subprocess.run(["mount", "-o", f"remount,size={room}", str(disk)], check=True)
         code, out, err = run_cli(["materialize", "*"], root, timeout=180)
         _assert_run_failed_to_record(code, out, err, disk / "state.duckdb")
         # Room again (tmpfs grows in place): nothing recorded was lost, the rest runs.
         subprocess.run(["mount", "-o", "remount,size=64m", str(disk)], check=True)
-        _assert_consistent_then_finish(root)
+        _assert_consistent_then_finish(root, DAYS - 1)
 
 
 def test_records_that_cannot_be_written_fail_the_run_with_one_line(tmp_path: Path) -> None:
@@ -244,4 +250,4 @@ def test_records_that_cannot_be_written_fail_the_run_with_one_line(tmp_path: Pat
         preexec_fn=lambda: _limited_file_size(limit),
     )
     _assert_run_failed_to_record(completed.returncode, completed.stdout, completed.stderr, state)
-    _assert_consistent_then_finish(root)
+    _assert_consistent_then_finish(root, DAYS - 1)
