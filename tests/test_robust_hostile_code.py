@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pytest
 from helpers import PROJECT_HEADER, cli_env, run_cli, write_project
 
 PIPELINE = r"""
@@ -171,3 +172,23 @@ def test_what_an_asset_prints_is_stored_with_its_step(tmp_path: Path) -> None:
     lines = json.loads(out)["logs"]
     assert any(line["message"] == "asset output on stdout a" for line in lines), lines
     assert any(line["message"] == "asset output on stderr a" for line in lines), lines
+
+
+def test_json_in_process_goes_to_the_callers_stdout(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    clean_imports: None,
+) -> None:
+    """Embedded use (`assetflow.cli.run` with a replaced sys.stdout): the document reaches that
+    stdout, and what the assets print does not."""
+    from assetflow.cli import run
+
+    root = _project(tmp_path)
+    monkeypatch.chdir(root)
+    capsys.readouterr()
+    code = run(["materialize", "noisy", "--partition", "a", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert json.loads(out)["status"] == "success"
+    assert "asset output on stdout a" in err

@@ -33,8 +33,22 @@ def stdout_for_document_only() -> Iterator[None]:
         return
     try:
         sys.stdout.flush()
+        on_descriptor = sys.stdout.fileno() == 1
+    except (OSError, ValueError, AttributeError):  # a stream of the caller's (embedded use)
+        on_descriptor = False
+    if not on_descriptor:
+        # The caller's stdout object is not descriptor 1: keep the document there, and send
+        # what Python code prints meanwhile to stderr.
+        _document, caller_stdout = sys.stdout, sys.stdout
+        sys.stdout = sys.stderr
+        try:
+            yield
+        finally:
+            sys.stdout, _document = caller_stdout, None
+        return
+    try:
         saved = os.dup(1)
-    except (OSError, ValueError):  # no descriptor 1 (embedded use): nothing to protect
+    except OSError:
         yield
         return
     try:
