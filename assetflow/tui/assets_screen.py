@@ -11,8 +11,8 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Input
 
 from assetflow.errors import AssetflowError
-from assetflow.tui.asset_columns import Columns, cells, columns_for
 from assetflow.tui.base import DataScreen
+from assetflow.tui.columns import Columns, cells, columns_for
 from assetflow.views.assets import AssetsView, load_assets
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Static
 
 from assetflow.tui.base import DataScreen
+from assetflow.tui.columns import RUNS, Columns, bar_width
 from assetflow.tui.theme import styled
 from assetflow.views.format import ago, duration, progress_bar
 from assetflow.views.runs import (
@@ -25,8 +27,8 @@ from assetflow.views.runs import (
 )
 
 
-def _progress(row: RunRow) -> Text:
-    text = Text(progress_bar(row.done, row.total), style="cyan" if row.live else "")
+def _progress(row: RunRow, bar: int = 10) -> Text:
+    text = Text(progress_bar(row.done, row.total, bar), style="cyan" if row.live else "")
     failed = row.counts.get("failed", 0)
     text.append(f" {row.done}/{row.total}")
     if failed:
@@ -54,7 +56,11 @@ def _confirm_rerun(screen: DataScreen, row: RunRow | None) -> None:
 
 class RunsScreen(DataScreen):
     TITLE_TEXT = "Runs"
-    HELP_TEXT = "Newest first. A live run's bar counts the steps done of its plan."
+    HELP_TEXT = (
+        "Newest first. A live run's bar counts the steps done of its plan. Under 124 columns "
+        "the kind shares a column with the selection, and Started (the run ID is its start "
+        "time) and Took are left out."
+    )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open", "Open"),
         Binding("r", "rerun", "Re-run failed"),
@@ -63,19 +69,13 @@ class RunsScreen(DataScreen):
     def __init__(self) -> None:
         super().__init__()
         self.view: RunsView | None = None
+        self._columns: Columns = ()
 
     def compose(self) -> ComposeResult:
         yield from self.compose_top()
         table: DataTable[str | Text] = DataTable(cursor_type="row", id="runs")
-        for label, width in (
-            ("Run", 22),
-            ("Kind", 11),
-            ("Status", 9),
-            ("Progress", 22),
-            ("Started", 8),
-            ("Took", 6),
-            ("Selection", 30),
-        ):
+        self._columns = RUNS.columns_for(self.app.size.width)
+        for label, width in self._columns:
             table.add_column(label, width=width, key=label)
         yield table
         yield from self.compose_bottom()
@@ -85,24 +85,43 @@ class RunsScreen(DataScreen):
 
     def show(self, data: RunsView) -> None:
         self.view = data
+        self._fill(data, self.selected_run())
+
+    def _fill(self, data: RunsView, selected: RunRow | None) -> None:
         now = self.af.now()
         table = self.query_one("#runs", DataTable)
-        selected = self.selected_run()
+        widths = dict(self._columns)
+        bar = bar_width(widths["Progress"])
         table.clear()
         for row in data.rows:
-            table.add_row(
-                row.run_id,
-                row.kind,
-                styled(row.status, row.status),
-                _progress(row),
-                ago(now, row.started_at).replace(" ago", ""),
-                Text(duration(row.took_s(now)), justify="right"),
-                row.selection,
-                key=row.run_id,
-            )
+            every: dict[str, str | Text] = {
+                "Run": row.run_id,
+                "Kind": row.kind,
+                "Status": styled(row.status, row.status),
+                "Progress": _progress(row, bar),
+                "Started": ago(now, row.started_at).replace(" ago", ""),
+                "Took": Text(duration(row.took_s(now)), justify="right"),
+                "Selection": row.selection,
+                "Kind · selection": f"{row.kind} {row.selection}",
+            }
+            table.add_row(*(every[label] for label in widths), key=row.run_id)
         if selected is not None and any(r.run_id == selected.run_id for r in data.rows):
             table.move_cursor(row=table.get_row_index(selected.run_id))
         self.set_status(f"{len(data.rows)} recent runs  │  {data.live} in progress")
+
+    def on_resize(self, event: events.Resize) -> None:
+        columns = RUNS.columns_for(event.size.width)
+        if columns == self._columns:
+            return
+        # Columns that no longer fit would scroll off to the right: lay the table out again.
+        table = self.query_one("#runs", DataTable)
+        selected = self.selected_run()
+        table.clear(columns=True)
+        self._columns = columns
+        for label, width in columns:
+            table.add_column(label, width=width, key=label)
+        if self.view is not None:
+            self._fill(self.view, selected)
 
     def selected_run(self) -> RunRow | None:
         table = self.query_one("#runs", DataTable)

@@ -120,3 +120,12 @@ def type_at_once(app: AssetflowApp, keys: str) -> None:
         event = events.Key(key, key)
         event.set_sender(app)
         app._driver.send_message(event)
+
+
+def runs_of(app: AssetflowApp) -> list[dict[str, str]]:
+    """The rows of the Runs table by column label, with Kind and Selection in either layout."""
+    rows = cells_of(app, "#runs")
+    for row in rows:
+        if "Kind · selection" in row:
+            row["Kind"], _, row["Selection"] = row["Kind · selection"].partition(" ")
+    return rows

@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from pilots import rows_of, settle, sync, text_of, wait_until
+from pilots import rows_of, runs_of, settle, sync, text_of, wait_until
 
 from assetflow import Project
 from assetflow.tui.app import AssetflowApp
@@ -50,9 +50,11 @@ async def test_screens_follow_a_backfill_in_another_process(seeded: Project) -> 
             seen: set[str] = set()
 
             def progressed() -> bool:
-                row = next(r for r in rows_of(app, "#runs") if r[1] == "backfill")
-                seen.add(row[3].split()[-1] if row[2] == "running" else row[2])
-                return row[2] == "success"
+                row = next(r for r in runs_of(app) if r["Kind"] == "backfill")
+                seen.add(
+                    row["Progress"].split()[-1] if row["Status"] == "running" else row["Status"]
+                )
+                return row["Status"] == "success"
 
             await wait_until(pilot, progressed, timeout=60)
             # Several intermediate counts were shown while it ran, then its success.

@@ -11,7 +11,7 @@ from textual.widgets import DataTable
 
 from assetflow import Project
 from assetflow.tui.app import AssetflowApp
-from assetflow.tui.asset_columns import COMPACT, WIDE, columns_for, needed
+from assetflow.tui.columns import ASSETS, RUNS, columns_for, needed
 
 
 @given(st.integers(min_value=80, max_value=1000))
@@ -20,9 +20,13 @@ def test_the_columns_fill_any_width_from_80_up(width: int) -> None:
     assert needed(columns) == width  # all visible, and the room used
     labels = [label for label, _ in columns]
     assert labels[:2] == ["Asset", "State"] and labels[-2:] == ["Freshness", "Schedule"]
-    base = dict(WIDE if len(columns) == len(WIDE) else COMPACT)
+    base = dict(ASSETS.wide if len(columns) == len(ASSETS.wide) else ASSETS.compact)
     assert all(size >= base[label] for label, size in columns)
-    assert (len(columns) == len(WIDE)) == (width >= 110)  # the wide layout when it fits
+    assert (len(columns) == len(ASSETS.wide)) == (width >= 110)  # the wide one when it fits
+    runs = RUNS.columns_for(width)
+    assert needed(runs) == width
+    assert [label for label, _ in runs][-1] in ("Selection", "Kind · selection")
+    assert (len(runs) == len(RUNS.wide)) == (width >= 124)
 
 
 @pytest.mark.parametrize("width", [80, 81, 92, 100, 109, 110, 132, 200])
@@ -83,3 +87,24 @@ async def test_a_resize_while_another_screen_is_shown(seeded: Project) -> None:
         await pilot.press("escape")
         await settle(pilot)
         assert "Took" in screen_lines(app)[2]
+
+
+@pytest.mark.parametrize("width", [80, 100, 123, 124, 160])
+def test_every_column_of_the_runs_table_is_visible(seeded: Project, width: int) -> None:
+    @sync
+    async def run() -> None:
+        app = AssetflowApp(seeded, now=lambda: seed.NOW, refresh_interval=None)
+        async with app.run_test(size=(width, 24)) as pilot:
+            await settle(pilot)
+            await pilot.press("2")
+            await settle(pilot)
+            assert app.screen.query_one("#runs", DataTable).max_scroll_x == 0
+            lines = screen_lines(app)
+            failed = next(line for line in lines if seed.FAILED_RUN in line)
+            assert "failed" in failed and "3/3 1✗" in failed, failed
+            assert "materialize *" in failed or ("materialize" in failed and " * " in failed)
+            await pilot.resize_terminal(80 if width >= 124 else 160, 24)  # the other layout
+            await settle(pilot)
+            assert app.screen.query_one("#runs", DataTable).max_scroll_x == 0
+
+    run()

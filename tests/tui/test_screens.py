@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import seed
-from pilots import cells_of, rows_of, settle, sync, text_of, wait_until
+from pilots import cells_of, rows_of, runs_of, settle, sync, text_of, wait_until
 
 from assetflow import Project
 from assetflow.tui.app import AssetflowApp
@@ -100,9 +100,9 @@ async def test_failed_run_shows_traceback_and_logs(seeded: Project) -> None:
         await pilot.press("2")
         await settle(pilot)
         assert isinstance(app.screen, RunsScreen)
-        rows = rows_of(app, "#runs")
-        assert [r[0] for r in rows] == [seed.FAILED_RUN, seed.FIRST_RUN]
-        assert rows[0][2] == "failed" and "3/3 1✗" in rows[0][3]
+        rows = runs_of(app)
+        assert [r["Run"] for r in rows] == [seed.FAILED_RUN, seed.FIRST_RUN]
+        assert rows[0]["Status"] == "failed" and "3/3 1✗" in rows[0]["Progress"]
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, RunScreen)
@@ -199,10 +199,10 @@ async def test_backfill_form_starts_a_backfill_that_completes(seeded: Project) -
         assert action.process.returncode == 0, action.log.read_text()
         await wait_until(
             pilot,
-            lambda: any(r[1] == "backfill" and r[2] == "success" for r in rows_of(app, "#runs")),
+            lambda: any(r["Kind"] == "backfill" and r["Status"] == "success" for r in runs_of(app)),
         )
-        row = next(r for r in rows_of(app, "#runs") if r[1] == "backfill")
-        assert "3/3" in row[3]
+        row = next(r for r in runs_of(app) if r["Kind"] == "backfill")
+        assert "3/3" in row["Progress"]
         assert action.log.parent == seeded.config.state_path.parent / "ui"
 
 
@@ -218,8 +218,8 @@ async def test_rerun_failed_steps_of_a_run(seeded: Project) -> None:
         assert f"Re-run the 1 failed step of run {seed.FAILED_RUN}?" == app.screen.question
         await pilot.press("y")
         await wait_until(pilot, lambda: not app.actions)
-        await wait_until(pilot, lambda: len(rows_of(app, "#runs")) == 3)
-        newest = rows_of(app, "#runs")[0]
-        assert newest[2] == "success" and newest[6] == "raw", newest
+        await wait_until(pilot, lambda: len(runs_of(app)) == 3)
+        newest = runs_of(app)[0]
+        assert newest["Status"] == "success" and newest["Selection"] == "raw", newest
     (result,) = [s for s in seeded.status("raw", partition="2024-01-10")]
     assert result.status.value == "fresh"

@@ -23,6 +23,7 @@ SCREENS: dict[str, tuple[list[str], tuple[int, int]]] = {
     "assets_120x30": ([], (120, 30)),  # the wide layout (110 columns and more)
     "partitions": (["enter", "up", "up", "up", "up"], (100, 30)),
     "runs": (["2"], (100, 30)),
+    "runs_80x24": (["2"], (80, 24)),
     "run_failed": (["2", "enter"], (100, 30)),
     "lineage": (["down", "down", "l"], (100, 30)),
     "backfill_form": (["b"], (100, 30)),
