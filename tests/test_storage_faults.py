@@ -22,12 +22,14 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import duckdb
 import pytest
 from helpers import cli_env, run_cli, write_project
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from assetflow.cli import run
+from assetflow.store.faults import storage_fault
 
 PIPELINE = """
 import pyarrow as pa
@@ -251,3 +253,43 @@ def test_records_that_cannot_be_written_fail_the_run_with_one_line(tmp_path: Pat
     )
     _assert_run_failed_to_record(completed.returncode, completed.stdout, completed.stderr, state)
     _assert_consistent_then_finish(root, DAYS - 1)
+
+
+# --- which errors are the file's fault ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("error", "says"),
+    [
+        (duckdb.IOException('IO Error: Cannot open file "s": Permission denied'), "cannot write"),
+        (
+            duckdb.IOException("IO Error: Could not write file: No space left on device"),
+            "cannot write",
+        ),
+        (duckdb.TransactionException("Failed to commit: File too large"), "cannot write"),
+        (duckdb.Error("Corrupt database file: computed checksum 1 does not match"), "damaged"),
+        (duckdb.IOException("IO Error: Could not read enough bytes from file"), "damaged"),
+        (duckdb.FatalException("FATAL Error: database has been invalidated"), "damaged"),
+        (OSError(30, "Read-only file system"), "cannot write"),
+    ],
+)
+def test_storage_faults_name_the_file_and_what_to_do(error: Exception, says: str) -> None:
+    path = Path("/srv/p/.assetflow/state.duckdb")
+    fault = storage_fault(path, error)
+    assert fault is not None and str(path) in str(fault) and says in str(fault)
+    assert "\n" not in str(fault)
+    assert ("free disk space" in str(fault)) == (says == "cannot write")
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        duckdb.CatalogException("Catalog Error: Table with name runs does not exist!"),
+        duckdb.BinderException("Binder Error: column x not found"),
+        duckdb.ParserException("Parser Error: syntax error at or near"),
+        ValueError("not ours"),
+    ],
+)
+def test_a_bad_query_is_not_a_storage_fault(error: Exception) -> None:
+    """Bugs keep their traceback: only the file's own faults become one line."""
+    assert storage_fault(Path("state.duckdb"), error) is None
