@@ -28,7 +28,7 @@ from assetflow.records import (
     utcnow,
 )
 from assetflow.store import checks as _checks
-from assetflow.store import history, liveness, screening
+from assetflow.store import history, liveness, screening, verifications
 from assetflow.store import leases as _leases
 from assetflow.store.codec import (
     LINEAGE_COLUMNS,
@@ -241,6 +241,23 @@ class StateStore(SideTables):
         """The median duration in seconds of each asset's recent successes, for estimates."""
         with self._reading() as connection:
             return history.durations(connection, sorted(set(assets)))
+
+    # --- stored data (see assetflow.store.verifications) --------------------------------------
+
+    def made_with_data(self, assets: Sequence[str]) -> object:
+        """The partitions of ``assets`` whose last success stored data (an Arrow table)."""
+        with self._reading() as connection:
+            return verifications.made_with_data(connection, assets)
+
+    def verification_marks(self, assets: Sequence[str]) -> dict[Node, tuple[str, str]]:
+        """What ``verify`` found changed or gone in the current successes of ``assets``."""
+        with self._reading() as connection:
+            return verifications.marks(connection, assets)
+
+    def record_verifications(self, found: Sequence[verifications.Verification]) -> None:
+        """Append what ``verify`` found."""
+        with self._writing() as connection:
+            verifications.insert(connection, found)
 
     # --- history ------------------------------------------------------------------------------
 
