@@ -322,6 +322,7 @@ def execute(
             config.warehouse_path,
             wait_limit=config.storage.lock_timeout.total_seconds(),
             cancel=cancel_event,  # Ctrl-C also stops a wait for the file
+            run_of=lambda pid: _live_run_of(store, pid),  # names a holding run
         )
         store.record_crashed()  # runs that died without a word are crashed, not running
         recorder = Recorder(store, heartbeat_run=run.run_id)
@@ -366,6 +367,12 @@ def execute(
     if result.failed and config.alerts:
         _alert_failure(project, result)
     return replace(result, backfill_id=backfill_id)
+
+
+def _live_run_of(store: StateStore, pid: int) -> str | None:
+    """The id of the live run on this host whose process is ``pid``, if any."""
+    host = this_host()
+    return next((r.run_id for r in store.live_runs() if r.pid == pid and r.host == host), None)
 
 
 def _alert_failure(project: Project, result: RunResult) -> None:

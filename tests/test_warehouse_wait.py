@@ -11,6 +11,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -120,3 +121,50 @@ def test_the_limit_must_be_a_positive_duration(tmp_path: Path) -> None:
     code, _, err = run_cli(["status"], root)
     assert code == 2
     assert "storage.lock_timeout" in err and len(err.strip().splitlines()) == 1
+
+
+SLOW = """
+import time
+import pyarrow as pa
+from assetflow import asset
+
+@asset
+def slow(context):
+    context.warehouse.execute("SELECT 1").fetchall()  # holds the warehouse while it sleeps
+    open("holding", "w").close()
+    time.sleep(6)
+    return pa.table({"n": [1]})
+
+@asset
+def quick():
+    return pa.table({"n": [2]})
+"""
+
+
+def test_a_run_holding_the_warehouse_is_named_by_its_id(tmp_path: Path) -> None:
+    root = write_project(tmp_path, PROJECT_HEADER, pipeline=SLOW)
+    first = subprocess.Popen(
+        [sys.executable, "-m", "assetflow", "materialize", "slow"],
+        cwd=root,
+        env=cli_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert first.stdout is not None
+        started = first.stdout.readline()  # "run ID: 1 step(s)", printed once it is recorded
+        run_id = started.split()[1].rstrip(":")
+        for _ in range(600):  # until its step holds the warehouse (bounded: 60 s)
+            if (root / "holding").exists():
+                break
+            time.sleep(0.1)
+        code, out, err = run_cli(["materialize", "quick"], root)
+        first_out, first_err = first.communicate(timeout=60)
+    finally:
+        first.kill()
+        first.wait()
+    assert first.returncode == 0, first_out + first_err
+    assert code == 0, (out, err)
+    [notice] = _notice(err)
+    assert f"assetflow run {run_id} (PID {first.pid}; it lets go between its steps)" in notice

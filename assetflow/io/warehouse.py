@@ -22,7 +22,7 @@ import random
 import re
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import TracebackType
@@ -187,12 +187,15 @@ class Warehouse:
         *,
         wait_limit: float = WAREHOUSE_WAIT_S,
         cancel: threading.Event | None = None,
+        run_of: Callable[[int], str | None] | None = None,
     ) -> None:
         text = os.fspath(path)
         self.path = text
-        # While the file is locked by another process: how long to wait, and what stops it.
+        # While the file is locked by another process: how long to wait, what stops it, and
+        # which assetflow run (if any) a holder's pid is.
         self.wait_limit = wait_limit
         self._cancel = cancel
+        self._run_of = run_of
         self._gave_up = False
         self.in_memory = text.startswith(":memory:")
         if self.in_memory:
@@ -265,7 +268,7 @@ class Warehouse:
             limit = 0.0 if self._gave_up else self.wait_limit
             try:
                 self._connection = _connect_waiting(
-                    self.path, self._waiting_file, limit, self._cancel
+                    self.path, self._waiting_file, limit, self._cancel, self._run_of
                 )
             except WarehouseLocked:
                 self._gave_up = True
@@ -346,6 +349,7 @@ def _connect_waiting(
     waiting_file: Path,
     limit: float = WAREHOUSE_WAIT_S,
     cancel: threading.Event | None = None,
+    run_of: Callable[[int], str | None] | None = None,
 ) -> duckdb.DuckDBPyConnection:
     """Open the warehouse, retrying while another process holds it (signalling that we wait).
 
@@ -364,7 +368,7 @@ def _connect_waiting(
         except duckdb.Error as error:
             if not any(fragment in str(error).lower() for fragment in _LOCKED):
                 raise RunError(f"cannot open the warehouse {path}: {error}") from error
-            holder = lock_holder(str(error))
+            holder = lock_holder(str(error), run_of)
             now = time.monotonic()
             if now >= deadline:
                 raise WarehouseLocked(
@@ -395,15 +399,20 @@ def _connect_waiting(
 _HOLDER = re.compile(r"conflicting lock is held in (?P<program>.*?) \(PID (?P<pid>\d+)\)", re.I)
 
 
-def lock_holder(message: str) -> str:
-    """Who holds the warehouse, from DuckDB's lock error: ``another assetflow run (PID 12)``,
-    ``another program (/usr/bin/duckdb, PID 34)``, or ``another program``."""
+def lock_holder(message: str, run_of: Callable[[int], str | None] | None = None) -> str:
+    """Who holds the warehouse, from DuckDB's lock error: ``assetflow run ID (PID 12; ...)``
+    when ``run_of`` knows the pid, ``another assetflow run (PID 12; ...)``, ``another program
+    (/usr/bin/duckdb, PID 34)``, or ``another program``."""
     found = _HOLDER.search(message)
     if found is None:
         return "another program"
     pid = int(found["pid"])
     if pid == os.getpid():
         return f"another connection in this process (PID {pid})"
+    with suppress(Exception):  # naming the run is a courtesy: never fail the wait for it
+        run_id = run_of(pid) if run_of is not None else None
+        if run_id is not None:
+            return f"assetflow run {run_id} (PID {pid}; it lets go between its steps)"
     try:
         command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
     except (OSError, UnicodeDecodeError):
