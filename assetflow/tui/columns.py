@@ -98,6 +98,14 @@ RUNS = Layout(
     ),
 )
 
+# One run's steps: the same columns at every width, the note (why a step was skipped or
+# failed, in full in the pane below) takes the width there is.
+STEPS = Layout(
+    wide=(("Step", 32), ("Status", 8), ("Tries", 5), ("Took", 6), ("Note", 12)),
+    compact=(("Step", 32), ("Status", 8), ("Tries", 5), ("Took", 6), ("Note", 12)),
+    growth=(("Note", 10_000),),
+)
+
 
 def bar_width(column: int) -> int:
     """The progress bar's width in a Progress column: room is left for `` 31/31 1✗``."""

@@ -12,7 +12,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Static
 
 from assetflow.tui.base import DataScreen
-from assetflow.tui.columns import RUNS, Columns, bar_width
+from assetflow.tui.columns import RUNS, STEPS, Columns, bar_width
 from assetflow.tui.theme import styled
 from assetflow.views.format import ago, duration, progress_bar
 from assetflow.views.runs import (
@@ -156,6 +156,7 @@ class RunScreen(DataScreen):
         super().__init__()
         self.run_id = run_id
         self.detail: RunDetail | None = None
+        self._columns: Columns = ()
 
     def title_text(self) -> str:
         return f"{super().title_text()} {self.run_id}"
@@ -163,7 +164,8 @@ class RunScreen(DataScreen):
     def compose(self) -> ComposeResult:
         yield from self.compose_top()
         table: DataTable[str | Text] = DataTable(cursor_type="row", id="steps")
-        for label, width in (("Step", 32), ("Status", 8), ("Tries", 5), ("Took", 6), ("Note", 40)):
+        self._columns = STEPS.columns_for(self.app.size.width)
+        for label, width in self._columns:
             table.add_column(label, width=width, key=label)
         yield table
         with VerticalScroll(id="step-box"):
@@ -173,13 +175,13 @@ class RunScreen(DataScreen):
     def load(self) -> RunDetail:
         return load_run(self.af.project, self.run_id)
 
-    def show(self, data: RunDetail) -> None:
+    def show(self, data: RunDetail, selected: Step | None = None) -> None:
         first_load = self.detail is None
+        selected = selected or self.selected_step()
         self.detail = data
         now = self.af.now()
         run = data.run
         table = self.query_one("#steps", DataTable)
-        selected = self.selected_step()
         table.clear()
         for i, step in enumerate(data.steps):
             table.add_row(
@@ -201,6 +203,20 @@ class RunScreen(DataScreen):
             f"  │  took {duration(run.took_s(now))}"
         )
         self._show_step()
+
+    def on_resize(self, event: events.Resize) -> None:
+        columns = STEPS.columns_for(event.size.width)
+        if columns == self._columns:
+            return
+        # The Note column takes the width there is: wider, it scrolled off to the right.
+        table = self.query_one("#steps", DataTable)
+        selected = self.selected_step()
+        table.clear(columns=True)
+        self._columns = columns
+        for label, width in columns:
+            table.add_column(label, width=width, key=label)
+        if self.detail is not None:
+            self.show(self.detail, selected)
 
     def selected_step(self) -> Step | None:
         table = self.query_one("#steps", DataTable)

@@ -90,7 +90,7 @@ async def test_a_resize_while_another_screen_is_shown(seeded: Project) -> None:
 
 
 @pytest.mark.parametrize("width", [80, 100, 123, 124, 160])
-def test_every_column_of_the_runs_table_is_visible(seeded: Project, width: int) -> None:
+def test_every_column_of_the_runs_tables_is_visible(seeded: Project, width: int) -> None:
     @sync
     async def run() -> None:
         app = AssetflowApp(seeded, now=lambda: seed.NOW, refresh_interval=None)
@@ -106,5 +106,17 @@ def test_every_column_of_the_runs_table_is_visible(seeded: Project, width: int) 
             await pilot.resize_terminal(80 if width >= 124 else 160, 24)  # the other layout
             await settle(pilot)
             assert app.screen.query_one("#runs", DataTable).max_scroll_x == 0
+            await pilot.resize_terminal(width, 24)
+            await pilot.press("enter")  # the failed run: its steps
+            await settle(pilot)
+            assert app.screen.query_one("#steps", DataTable).max_scroll_x == 0
+            skipped = next(line for line in screen_lines(app) if "clean[2024-01-10]" in line)
+            assert "skipped" in skipped and "upstream fail" in skipped, skipped
+            await pilot.press("down")  # the cursor on the skipped step, kept by a resize
+            await pilot.resize_terminal(80 if width >= 124 else 160, 24)
+            await settle(pilot)
+            assert app.screen.query_one("#steps", DataTable).max_scroll_x == 0
+            step = app.screen.selected_step()  # type: ignore[attr-defined]
+            assert step is not None and step.label == "clean[2024-01-10]"
 
     run()
