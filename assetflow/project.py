@@ -107,7 +107,10 @@ class Project:
         keys = definition.keys(now)
         if not keys:
             raise PartitionError(f"asset '{asset}' has no due partitions yet ({definition})")
-        return definition.key_range(first or keys[0], last or keys[-1], now)
+        # `is None`, not `or`: an empty bound is a bad key, not "from the first partition".
+        return definition.key_range(
+            keys[0] if first is None else first, keys[-1] if last is None else last, now
+        )
 
     def describe_asset(
         self,

@@ -211,7 +211,7 @@ def _fill_range(
     keys = existing.keys(partitioned[0])
     if not keys:
         raise PartitionError(f"asset '{partitioned[0]}' has no due partitions yet")
-    return first or keys[0], last or keys[-1]
+    return keys[0] if first is None else first, keys[-1] if last is None else last
 
 
 def _span(
