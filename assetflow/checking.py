@@ -90,9 +90,7 @@ def run_checks(project: Project, scope: Scope, now: datetime | None = None) -> l
     snapshot = store.snapshot_of(wanted) if wanted else {}
     config = project.config
     records: list[CheckRecord] = []
-    with Warehouse(
-        config.warehouse_path, wait_limit=config.storage.lock_timeout.total_seconds()
-    ) as warehouse:
+    with Warehouse(config.warehouse_path, wait_limit=config.storage.lock_timeout_s) as warehouse:
         for asset, key in wanted:
             state = snapshot.get((asset, key))
             definition = project.graph[asset]

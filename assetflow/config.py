@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Mapping
-from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -76,8 +75,13 @@ class StorageSection(Section):
     state: Text = ".assetflow/state.duckdb"
     warehouse: Text = "warehouse.duckdb"
     data: Text = "data/"
-    # How long a run waits for another program to let go of the warehouse file.
-    lock_timeout: Duration = timedelta(minutes=10)
+    # How long a run waits for another program to let go of the warehouse file (None: 10m).
+    lock_timeout: Duration | None = None
+
+    @property
+    def lock_timeout_s(self) -> float | None:
+        """``lock_timeout`` in seconds; None for the default (``WAREHOUSE_WAIT_S``)."""
+        return None if self.lock_timeout is None else self.lock_timeout.total_seconds()
 
     def resolve(self, root: Path) -> dict[str, Path]:
         """``state``, ``warehouse`` and ``data`` as paths: ``~`` expanded, relative to ``root``."""

@@ -320,7 +320,7 @@ def execute(
     with deferred_interrupts(cancel) as cancel_event, routed_output():
         warehouse = Warehouse(
             config.warehouse_path,
-            wait_limit=config.storage.lock_timeout.total_seconds(),
+            wait_limit=config.storage.lock_timeout_s,
             cancel=cancel_event,  # Ctrl-C also stops a wait for the file
             run_of=lambda pid: _live_run_of(store, pid),  # names a holding run
         )

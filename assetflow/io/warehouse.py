@@ -185,7 +185,7 @@ class Warehouse:
         self,
         path: str | os.PathLike[str] = ":memory:",
         *,
-        wait_limit: float = WAREHOUSE_WAIT_S,
+        wait_limit: float | None = None,
         cancel: threading.Event | None = None,
         run_of: Callable[[int], str | None] | None = None,
     ) -> None:
@@ -266,6 +266,8 @@ class Warehouse:
         if self._connection is None:
             # Once a wait ran out, later steps try once: the user was told, and waited enough.
             limit = 0.0 if self._gave_up else self.wait_limit
+            if limit is None:
+                limit = WAREHOUSE_WAIT_S  # read now: tests shorten it
             try:
                 self._connection = _connect_waiting(
                     self.path, self._waiting_file, limit, self._cancel, self._run_of
