@@ -293,3 +293,23 @@ def test_storage_faults_name_the_file_and_what_to_do(error: Exception, says: str
 def test_a_bad_query_is_not_a_storage_fault(error: Exception) -> None:
     """Bugs keep their traceback: only the file's own faults become one line."""
     assert storage_fault(Path("state.duckdb"), error) is None
+
+
+def test_a_state_folder_that_cannot_be_written(tmp_path: Path) -> None:
+    """A read-only file system under .assetflow/ (root is not stopped by file modes):
+    reading commands work, writing ones say what to do in one line, exit 2."""
+    disk = tmp_path / "disk"
+    with _small_disk(disk, "64m"):
+        root = _long_project(tmp_path / "project", disk)
+        code, _, err = run_cli(["materialize", "events", "--partition", "2023-01-01"], root)
+        assert code == 0, err
+        subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
+        code, out, err = run_cli(["status", "--json"], root)
+        assert code == 0, err
+        code, out, err = run_cli(["materialize", "events", "--partition", "2023-01-02"], root)
+        assert code == 2, (out, err)
+        assert "Traceback" not in err
+        [line] = err.strip().splitlines()
+        assert line.startswith(f"error: cannot write the state file {disk / 'state.duckdb'}")
+        assert f"make {disk} writable" in line
+        subprocess.run(["mount", "-o", "remount,rw", str(disk)], check=True)
