@@ -44,10 +44,11 @@ _BUSY = ("could not set lock", "conflicting lock", "already attached", "file han
 
 
 def damaged_partitions(
-    graph: AssetGraph, store: StateStore, warehouse: Path, data_dir: Path
+    graph: AssetGraph, store: StateStore, warehouse: Path, data_dir: Path | None
 ) -> dict[Node, Damage]:
     """Every partition recorded as made whose stored data is gone (``data_missing``) or that
-    ``assetflow verify`` found changed (``data_changed``), with a detail naming what."""
+    ``assetflow verify`` found changed (``data_changed``), with a detail naming what.
+    ``data_dir`` None (a remote data folder) leaves Parquet files unchecked."""
     stored = [name for name in graph.assets if graph[name].io in ("duckdb", "parquet")]
     if not stored:
         return {}
@@ -64,7 +65,7 @@ def damaged_partitions(
 
 
 def gone_partitions(
-    graph: AssetGraph, made: Any, warehouse: Path, data_dir: Path
+    graph: AssetGraph, made: Any, warehouse: Path, data_dir: Path | None
 ) -> dict[Node, str]:
     """Of ``made`` (an Arrow table: asset, partition, row_count), the partitions whose stored
     rows or file are gone, with what is gone."""
@@ -78,7 +79,8 @@ def gone_partitions(
             if graph[name].io in by_io:
                 by_io[graph[name].io].append(name)
         found = _gone_from_warehouse(scratch, by_io["duckdb"], warehouse)
-        found.update(_gone_from_folder(scratch, by_io["parquet"], data_dir))
+        if data_dir is not None:
+            found.update(_gone_from_folder(scratch, by_io["parquet"], data_dir))
         return found
     finally:
         scratch.close()
