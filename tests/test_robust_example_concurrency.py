@@ -49,19 +49,25 @@ def test_three_materializations_and_a_backfill_of_the_example_make_each_partitio
         ["materialize", "revenue_dashboard", "--json"],
         ["backfill", "+daily_revenue", "--from", "2024-01-01", "--to", last_day, "--json"],
     ]
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "assetflow", *args],
-            cwd=root,
-            env=cli_env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for args in commands
-    ]
-    outcomes = [(p.args, *p.communicate(timeout=900), p.returncode) for p in procs]
-    for args, out, err, code in outcomes:
+    # Output to files, not pipes: four runners reading pipes one after the other fill the
+    # pipes of the others, and a runner blocked writing its progress holds the warehouse.
+    logs = [(root / f"out{i}.txt", root / f"err{i}.txt") for i in range(len(commands))]
+    procs = []
+    for args, (out_path, err_path) in zip(commands, logs, strict=True):
+        with out_path.open("w") as out, err_path.open("w") as err:
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "assetflow", *args],
+                    cwd=root,
+                    env=cli_env(),
+                    stdout=out,
+                    stderr=err,
+                    text=True,
+                )
+            )
+    codes = [proc.wait(timeout=900) for proc in procs]
+    for args, code, (out_path, err_path) in zip(commands, codes, logs, strict=True):
+        out, err = out_path.read_text(), err_path.read_text()
         assert code == 0, f"{args}: exit {code}\n{err[-3000:]}"
         assert json.loads(out)["status"] == "success", out[-2000:]
 
