@@ -207,7 +207,10 @@ def _assert_consistent_then_finish(root: Path, todo: int = DAYS) -> None:
     assert code == 0, err
     partitions = json.loads(out)["partitions"]
     made = [p for p in partitions if p["status"] == "fresh"]
-    assert DAYS - todo < len(made) < DAYS, "the disk should have filled mid-run"
+    # Mid-run: not every partition was recorded. (Under load the recorder's first batch may
+    # already hold more history than the disk has room for: then no new one was, and the rest
+    # of this still holds.)
+    assert DAYS - todo <= len(made) < DAYS, "the disk should have filled mid-run"
     for record in made:
         assert (root / "data" / "events" / f"{record['partition']}.parquet").is_file(), record
     code, out, err = run_cli(["runs", "--json"], root)
