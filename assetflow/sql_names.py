@@ -24,9 +24,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import re
-import tempfile
 import threading
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
@@ -34,6 +32,8 @@ from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from assetflow.cache_files import write_atomically
 
 if TYPE_CHECKING:
     import duckdb
@@ -324,23 +324,7 @@ def parse_cache(path: Path) -> Iterator[None]:
         _CACHE.active = False
         if _CACHE.dirty or set(_CACHE.entries) - _CACHE.used:
             kept = {key: _CACHE.entries[key] for key in _CACHE.used if key in _CACHE.entries}
-            _write_atomically(path, json.dumps({"format": form, "queries": kept}))
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    if not path.parent.is_dir():
-        return
-    try:
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    except OSError:
-        return
-    try:
-        with os.fdopen(handle, "w") as out:
-            out.write(text)
-        os.replace(temporary, path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
+            write_atomically(path, json.dumps({"format": form, "queries": kept}))
 
 
 def _table_parts(text: str) -> list[list[str]] | None:

@@ -16,13 +16,13 @@ import hashlib
 import inspect
 import json
 import linecache
-import os
 import re
-import tempfile
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+from assetflow.cache_files import write_atomically
 
 VERSION_LENGTH = 12
 
@@ -144,23 +144,7 @@ def version_cache(path: Path) -> Iterator[None]:
             kept = {
                 digest: _CACHE.entries[digest] for digest in _CACHE.used if digest in _CACHE.entries
             }
-            _write_atomically(path, json.dumps({"format": _CACHE_FORMAT, "files": kept}))
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    if not path.parent.is_dir():
-        return
-    try:
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    except OSError:
-        return
-    try:
-        with os.fdopen(handle, "w") as out:
-            out.write(text)
-        os.replace(temporary, path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
+            write_atomically(path, json.dumps({"format": _CACHE_FORMAT, "files": kept}))
 
 
 # filename -> (the file's lines, its function definitions by first line). One parse per module
