@@ -4,8 +4,9 @@ Each test here is a promise that still breaks on main (marked ``xfail(strict=Tru
 defect as its reason, so the suite stays green and the test fails loudly once the defect is
 fixed and the mark should go), or a case that held and is worth keeping:
 
-- an asset that closes ``sys.stdout`` (without ``--json``) ends the command with a traceback
-  and leaves its run ``crashed``, where bad asset code should fail its step only;
+- an asset that closes ``sys.stdout`` (without ``--json``) or ``sys.stderr`` (with ``--json``)
+  ends the command (traceback or "lost sys.stderr", exit 1, no JSON document) and leaves its
+  run ``crashed``, where bad asset code should fail its step only;
 - the state file deleted while a run goes on: the run keeps writing into the deleted file,
   prints ``success`` and exits 0, and nothing of it is recorded anywhere;
 - the warehouse deleted while a run goes on: the run keeps writing into the deleted file and
@@ -52,7 +53,8 @@ def gated(context):
     return context.warehouse.sql("select 2 as n")
 """
 
-CLOSES_STDOUT = """\
+CLOSES_STREAM = """\
+import os
 import sys
 
 from assetflow import asset
@@ -60,12 +62,12 @@ from assetflow import asset
 
 @asset
 def closer(context):
-    sys.stdout.close()
+    getattr(sys, os.environ["AF_STREAM"]).close()
 
 
 @asset(deps=["closer"])
 def after(context):
-    return None
+    print("after prints")
 """
 
 BUFFER_WRITES = """\
@@ -118,17 +120,48 @@ def _run_with_fault_at_gate(root: Path, fault: str) -> tuple[int, str, str]:
     return code, out_path.read_text(), err_path.read_text()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an asset that closes sys.stdout crashes the command: the line progress writes "
-    "to the closed sys.stdout (ValueError: I/O operation on closed file), traceback, exit 1, "
-    "run left crashed",
+def _closing(stream: str, flag: str, why: str = "") -> object:
+    marks = [pytest.mark.xfail(strict=True, reason=why)] if why else []
+    return pytest.param(stream, flag, marks=marks, id=f"{stream}{flag or '-text'}")
+
+
+@pytest.mark.parametrize(
+    ("stream", "flag"),
+    [
+        _closing(
+            "stdout",
+            "",
+            "the line progress writes to the closed sys.stdout (ValueError: I/O operation on "
+            "closed file): traceback, exit 1, run left crashed",
+        ),
+        _closing("stdout", "--json"),
+        _closing("stderr", ""),
+        _closing(
+            "stderr",
+            "--json",
+            "the progress goes to the closed sys.stderr: 'lost sys.stderr', exit 1, no JSON "
+            "document (stdout holds the 'run ID: 2 step(s)' line instead), run left crashed",
+        ),
+    ],
 )
-def test_an_asset_closing_stdout_fails_at_most_its_step(make_project: ProjectFactory) -> None:
-    root = make_project(pipeline=CLOSES_STDOUT)
-    code, out, err = run_cli(["materialize"], root)
+def test_an_asset_closing_a_std_stream_fails_at_most_its_step(
+    make_project: ProjectFactory, stream: str, flag: str
+) -> None:
+    root = make_project(pipeline=CLOSES_STREAM)
+    completed = subprocess.run(
+        [sys.executable, "-m", "assetflow", "materialize", *([flag] if flag else [])],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env={**cli_env(), "AF_STREAM": stream},
+        timeout=60,
+        check=False,
+    )
+    code, out, err = completed.returncode, completed.stdout, completed.stderr
     assert "Traceback" not in err, err
     assert code in (0, 1), (code, out, err)
+    if flag:
+        assert json.loads(out)["status"] in ("success", "failed"), out
     [run] = _runs(root)
     assert run["status"] in ("success", "failed"), run
     assert sum(run["counts"].values()) == 2, run  # type: ignore[attr-defined]
