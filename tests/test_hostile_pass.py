@@ -7,8 +7,9 @@ fixed and the mark should go), or a case that held and is worth keeping:
 - an asset that closes ``sys.stdout`` (without ``--json``) or ``sys.stderr`` (with ``--json``)
   ends the command (traceback or "lost sys.stderr", exit 1, no JSON document) and leaves its
   run ``crashed``, where bad asset code should fail its step only;
-- the state file deleted while a run goes on: the run keeps writing into the deleted file,
-  prints ``success`` and exits 0, and nothing of it is recorded anywhere;
+- the state file deleted while a run goes on: the next write makes a fresh state file, the
+  run's later successes land there orphaned (no run row: ``runs`` says "no runs yet"), its end
+  updates nothing, and it prints ``success`` and exits 0;
 - the warehouse deleted while a run goes on: the run keeps writing into the deleted file and
   records successes whose data is nowhere (the next ``status`` calls them ``data_missing``);
 - bytes written to ``sys.stdout.buffer`` by an asset are not stored with its step, where its
@@ -169,8 +170,9 @@ def test_an_asset_closing_a_std_stream_fails_at_most_its_step(
 
 @pytest.mark.xfail(
     strict=True,
-    reason="the state file deleted mid-run: the run keeps its connection to the deleted "
-    "file, prints success and exits 0, and its history is lost (runs: 'no runs yet')",
+    reason="the state file deleted mid-run: the next write creates a fresh state file, the "
+    "run's later materializations land there without their run (runs: 'no runs yet'), the "
+    "run's end updates no row, and it prints success and exits 0",
 )
 def test_a_state_file_deleted_mid_run_is_noticed(make_project: ProjectFactory) -> None:
     root = make_project(pipeline=GATED)
