@@ -15,6 +15,9 @@ fixed and the mark should go), or a case that held and is worth keeping:
 - Ctrl-C while steps wait for a warehouse another program holds: the first step says it
   stopped waiting, the others fail with "stayed locked ... for 0s ([storage] lock_timeout) ...
   raise the limit", blaming a limit of 10 minutes that was never reached;
+- a ``backfill --missing-only`` whose missing partitions another run made before
+  ``backfill resume`` ends ``success`` with progress short of its total (2/6), where partitions
+  another run made while the backfill ran count as done;
 - bytes written to ``sys.stdout.buffer`` by an asset are not stored with its step, where its
   ``print()`` output is.
 
@@ -301,3 +304,53 @@ def test_ctrl_c_while_waiting_for_a_locked_warehouse_blames_the_cancel(
     assert failed, out
     for line in failed:
         assert "lock_timeout" not in line and "raise the limit" not in line, line
+
+
+FAILS_ON_A_FLAG = """\
+import os
+
+from assetflow import DailyPartitions, asset
+
+
+@asset(partitions=DailyPartitions(start="2024-01-01", end="2024-01-07"))
+def days(context):
+    if context.partition_key == os.environ.get("AF_FAIL"):
+        raise RuntimeError("failed on purpose")
+    return context.warehouse.sql("select $day as day", params={"day": context.partition_key})
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="backfill resume of a --missing-only backfill whose missing partition another run "
+    "made meanwhile: 'nothing to do', status success, progress 5/6 (the partition made "
+    "elsewhere is not counted done, unlike one skipped as 'materialized by run' mid-backfill)",
+)
+def test_a_resumed_missing_only_backfill_counts_what_others_made(
+    make_project: ProjectFactory,
+) -> None:
+    root = make_project(pipeline=FAILS_ON_A_FLAG)
+    range_ = ["--from", "2024-01-01", "--to", "2024-01-06"]
+    completed = subprocess.run(
+        [sys.executable, "-m", "assetflow", "backfill", "days", *range_, "--missing-only"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env={**cli_env(), "AF_FAIL": "2024-01-03"},
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 1, completed
+    code, out, err = run_cli(["backfill", "list", "--json"], root)
+    assert code == 0, err
+    listed = json.loads(out)
+    [backfill] = listed["backfills"] if isinstance(listed, dict) else listed
+    code, out, err = run_cli(["materialize", "days", *range_], root)
+    assert code == 0 and out.splitlines()[-1].endswith("success: 1 success"), (out, err)
+    code, out, err = run_cli(["backfill", "resume", backfill["backfill_id"]], root)
+    assert code == 0, err
+    code, out, err = run_cli(["backfill", "list", "--json"], root)
+    listed = json.loads(out)
+    [backfill] = listed["backfills"] if isinstance(listed, dict) else listed
+    assert backfill["status"] == "success", backfill
+    assert backfill["done"] == backfill["total"] == 6, backfill
