@@ -10,6 +10,8 @@ fixed and the mark should go), or a case that held and is worth keeping:
 - the state file deleted while a run goes on: the next write makes a fresh state file, the
   run's later successes land there orphaned (no run row: ``runs`` says "no runs yet"), its end
   updates nothing, and it prints ``success`` and exits 0;
+- the same with a second run waiting for the first one's partition: the waiting run finds no
+  lease in the fresh file and makes the partition while the first run is still making it;
 - the warehouse deleted while a run goes on: the run keeps writing into the deleted file and
   records successes whose data is nowhere (the next ``status`` calls them ``data_missing``);
 - Ctrl-C while steps wait for a warehouse another program holds: the first step says it
@@ -354,3 +356,87 @@ def test_a_resumed_missing_only_backfill_counts_what_others_made(
     [backfill] = listed["backfills"] if isinstance(listed, dict) else listed
     assert backfill["status"] == "success", backfill
     assert backfill["done"] == backfill["total"] == 6, backfill
+
+
+TICKETS = """\
+import os
+import pathlib
+import time
+
+from assetflow import DailyPartitions, asset
+
+HERE = pathlib.Path(__file__).resolve().parent
+
+
+@asset(partitions=DailyPartitions(start="2024-01-01", end="2024-01-07"), io="none")
+def ticket(context):
+    if context.partition_key == os.environ.get("AF_GATE"):
+        (HERE / "gate").write_text(context.run_id)
+        deadline = time.monotonic() + 15
+        while not (HERE / "release").exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+    with open(HERE / "bodies.log", "a") as log:
+        log.write(f"{context.partition_key} {context.run_id}\\n")
+"""
+
+
+def _bodies(root: Path) -> list[str]:
+    path = root / "bodies.log"
+    return path.read_text().splitlines() if path.exists() else []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the state file deleted while run B waits for run A's partition: the fresh state "
+    "file holds no lease and no live run A, so B makes the partition while A is making it",
+)
+def test_a_state_file_deleted_mid_run_lets_no_run_take_a_held_partition(
+    make_project: ProjectFactory,
+) -> None:
+    root = make_project(pipeline=TICKETS)
+    started: list[subprocess.Popen[bytes]] = []
+    try:
+        for args, env in (
+            (["--partition", "2024-01-05"], {"AF_GATE": "2024-01-05"}),
+            (["--from", "2024-01-01", "--to", "2024-01-06"], {}),
+        ):
+            log = (root / f"run{len(started)}.out").open("wb")
+            started.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "assetflow", "materialize", "ticket", *args],
+                    cwd=root,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env={**cli_env(), **env},
+                )
+            )
+            log.close()
+            if not (root / "gate").exists():
+                deadline = time.monotonic() + 15
+                while not (root / "gate").exists():
+                    assert time.monotonic() < deadline, "the gated step never started"
+                    time.sleep(0.02)
+        # Run B has made the other five partitions and waits for the held one.
+        deadline = time.monotonic() + 15
+        while len(_bodies(root)) < 5:
+            assert time.monotonic() < deadline, (root / "run1.out").read_text()
+            time.sleep(0.05)
+        for path in (
+            root / ".assetflow" / "state.duckdb",
+            root / ".assetflow" / "state.duckdb.wal",
+        ):
+            path.unlink(missing_ok=True)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and started[1].poll() is None:
+            time.sleep(0.05)
+        made = _bodies(root)
+        (root / "release").write_text("")
+        for process in started:
+            process.wait(timeout=15)
+    finally:
+        for process in started:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    # While run A held 2024-01-05, nobody else made it.
+    assert not any(line.startswith("2024-01-05") for line in made), made
