@@ -138,20 +138,10 @@ def _closing(stream: str, flag: str, why: str = "") -> object:
 @pytest.mark.parametrize(
     ("stream", "flag"),
     [
-        _closing(
-            "stdout",
-            "",
-            "the line progress writes to the closed sys.stdout (ValueError: I/O operation on "
-            "closed file): traceback, exit 1, run left crashed",
-        ),
+        _closing("stdout", ""),
         _closing("stdout", "--json"),
         _closing("stderr", ""),
-        _closing(
-            "stderr",
-            "--json",
-            "the progress goes to the closed sys.stderr: 'lost sys.stderr', exit 1, no JSON "
-            "document (stdout holds the 'run ID: 2 step(s)' line instead), run left crashed",
-        ),
+        _closing("stderr", "--json"),
     ],
 )
 def test_an_asset_closing_a_std_stream_fails_at_most_its_step(
@@ -226,11 +216,6 @@ def test_a_warehouse_deleted_mid_run_is_made_again_by_the_next_materialize(
         assert connection.sql("select n from gated").fetchall() == [(2,)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bytes an asset writes to sys.stdout.buffer reach stderr but are not stored with "
-    "its step (print() output is): `assetflow logs` does not show them",
-)
 def test_bytes_written_to_stdout_buffer_are_stored_with_the_step(
     make_project: ProjectFactory,
 ) -> None:

@@ -43,10 +43,45 @@ class _Router:
         return len(text)
 
     def flush(self) -> None:
-        self._original.flush()
+        with contextlib.suppress(Exception):
+            self._original.flush()
+
+    def close(self) -> None:
+        """Asset code may not close the process's stream: assetflow still reports through it."""
+
+    @property
+    def closed(self) -> bool:
+        return False
+
+    @property
+    def buffer(self) -> _BinaryRouter:
+        """``sys.stdout.buffer``: bytes from a step thread are decoded into its log records."""
+        return _BinaryRouter(self)
 
     def __getattr__(self, name: str) -> Any:  # encoding, isatty, fileno, ...
         return getattr(self._original, name)
+
+
+class _BinaryRouter:
+    """The ``buffer`` of a :class:`_Router`: a step thread's bytes become its text."""
+
+    def __init__(self, text: _Router) -> None:
+        self._text = text
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        if _sinks.get(threading.get_ident()) is None:
+            return int(self._text._original.buffer.write(data))
+        self._text.write(bytes(data).decode("utf-8", "backslashreplace"))
+        return len(data)
+
+    def flush(self) -> None:
+        self._text.flush()
+
+    def close(self) -> None:
+        """Not the asset's to close (see :meth:`_Router.close`)."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._text._original.buffer, name)
 
 
 @contextlib.contextmanager
