@@ -239,12 +239,6 @@ def days(context):
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Ctrl-C while steps wait for a locked warehouse: all but one of the waiting steps "
-    "fail with 'stayed locked ... for 0s ([storage] lock_timeout) ... raise the limit', "
-    "blaming the limit (10m, never reached) instead of the cancel",
-)
 def test_ctrl_c_while_waiting_for_a_locked_warehouse_blames_the_cancel(
     make_project: ProjectFactory,
 ) -> None:

@@ -265,13 +265,20 @@ class Warehouse:
             raise duckdb.ConnectionException(f"the warehouse {self.path} is closed")
         if self._connection is None:
             # Once a wait ran out, later steps try once: the user was told, and waited enough.
-            limit = 0.0 if self._gave_up else self.wait_limit
+            limit = self.wait_limit
             if limit is None:
                 limit = WAREHOUSE_WAIT_S  # read now: tests shorten it
             try:
                 self._connection = _connect_waiting(
-                    self.path, self._waiting_file, limit, self._cancel, self._run_of
+                    self.path,
+                    self._waiting_file,
+                    0.0 if self._gave_up else limit,
+                    self._cancel,
+                    self._run_of,
+                    waited_before=limit if self._gave_up else 0.0,
                 )
+            except WarehouseWaitCancelled:
+                raise
             except WarehouseLocked:
                 self._gave_up = True
                 raise
@@ -346,18 +353,25 @@ class WarehouseLocked(RunError):
     """Another process kept the warehouse file for longer than the wait limit."""
 
 
+class WarehouseWaitCancelled(WarehouseLocked):
+    """The run was cancelled (Ctrl-C) while a step waited for the warehouse."""
+
+
 def _connect_waiting(
     path: str,
     waiting_file: Path,
     limit: float = WAREHOUSE_WAIT_S,
     cancel: threading.Event | None = None,
     run_of: Callable[[int], str | None] | None = None,
+    waited_before: float = 0.0,
 ) -> duckdb.DuckDBPyConnection:
     """Open the warehouse, retrying while another process holds it (signalling that we wait).
 
     After :data:`NOTICE_AFTER_S` (or half the limit, if shorter) one line on stderr (through
     logging) says what holds the file and how to stop waiting; past ``limit`` seconds, or once
-    ``cancel`` is set (Ctrl-C), it gives up with :class:`WarehouseLocked`.
+    ``cancel`` is set (Ctrl-C), it gives up with :class:`WarehouseLocked`
+    (:class:`WarehouseWaitCancelled`). ``waited_before``: how long an earlier step of the run
+    already waited in vain (a later step tries once, and its error says that wait).
     """
     started = time.monotonic()
     deadline = started + limit
@@ -372,16 +386,17 @@ def _connect_waiting(
                 raise RunError(f"cannot open the warehouse {path}: {error}") from error
             holder = lock_holder(str(error), run_of)
             now = time.monotonic()
-            if now >= deadline:
-                raise WarehouseLocked(
-                    f"the warehouse {path} stayed locked by {holder} for "
-                    f"{format_seconds(limit)} ([storage] lock_timeout): close it there, or "
-                    "raise the limit, and run again"
-                ) from error
+            # The cancel first: a Ctrl-C is what stopped the wait, not the limit.
             if cancel is not None and cancel.is_set():
-                raise WarehouseLocked(
+                raise WarehouseWaitCancelled(
                     f"stopped waiting for the warehouse {path} (locked by {holder}): "
                     "the run was cancelled"
+                ) from error
+            if now >= deadline:
+                waited = format_seconds(waited_before if waited_before else limit)
+                raise WarehouseLocked(
+                    f"the warehouse {path} stayed locked by {holder} for {waited} "
+                    "([storage] lock_timeout): close it there, or raise the limit, and run again"
                 ) from error
             if not noticed and now >= notice_at:
                 noticed = True
