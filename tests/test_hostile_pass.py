@@ -167,12 +167,6 @@ def test_an_asset_closing_a_std_stream_fails_at_most_its_step(
     assert sum(run["counts"].values()) == 2, run  # type: ignore[attr-defined]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the state file deleted mid-run: the next write creates a fresh state file, the "
-    "run's later materializations land there without their run (runs: 'no runs yet'), the "
-    "run's end updates no row, and it prints success and exits 0",
-)
 def test_a_state_file_deleted_mid_run_is_noticed(make_project: ProjectFactory) -> None:
     root = make_project(pipeline=GATED)
     code, out, err = _run_with_fault_at_gate(root, ".assetflow/state.duckdb")
@@ -364,11 +358,6 @@ def _bodies(root: Path) -> list[str]:
     return path.read_text().splitlines() if path.exists() else []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the state file deleted while run B waits for run A's partition: the fresh state "
-    "file holds no lease and no live run A, so B makes the partition while A is making it",
-)
 def test_a_state_file_deleted_mid_run_lets_no_run_take_a_held_partition(
     make_project: ProjectFactory,
 ) -> None:

@@ -7,6 +7,7 @@ exist yet reads as an empty history without being created.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -16,7 +17,7 @@ import duckdb
 
 from assetflow.errors import StateError
 from assetflow.store.connection import LOCK_TIMEOUT_S, open_connection
-from assetflow.store.faults import storage_fault
+from assetflow.store.faults import StorageFault, storage_fault
 from assetflow.store.schema import (
     MIGRATIONS,
     Migration,
@@ -45,6 +46,32 @@ class StoreSession:
         self.path = Path(path)
         self._migrations = tuple(migrations)
         self._lock_timeout = lock_timeout
+        # (device, inode) of the file once this store has seen it: a file deleted or replaced
+        # under a live store (a run) must not silently become a fresh, empty history.
+        self._identity: tuple[int, int] | None = None
+
+    def _check_identity(self) -> None:
+        """Refuse to go on with a file that is no longer the one this store was using."""
+        if self._identity is None:
+            return
+        try:
+            stat = os.stat(self.path)
+            now: tuple[int, int] | None = (stat.st_dev, stat.st_ino)
+        except OSError:
+            now = None
+        if now != self._identity:
+            what = "deleted" if now is None else "replaced"
+            raise StorageFault(
+                f"the state file {self.path} was {what} while this command was using it: "
+                "what it did since is not recorded there; restore the file, or run the "
+                "command again to record into the new one"
+            )
+
+    def _note_identity(self) -> None:
+        if self._identity is None:
+            with suppress(OSError):
+                stat = os.stat(self.path)
+                self._identity = (stat.st_dev, stat.st_ino)
 
     def __repr__(self) -> str:
         return f"StateStore({str(self.path)!r})"
@@ -60,10 +87,12 @@ class StoreSession:
             raise StateError(
                 f"cannot create the folder of the state file {self.path}: {error}"
             ) from error
+        self._check_identity()  # before connecting, which would create a new file
         with (
             named_faults(self.path),
             open_connection(self.path, False, self._lock_timeout) as connection,
         ):
+            self._note_identity()
             ensure_schema(connection, self.path, self._migrations)
             connection.begin()
             try:
@@ -104,11 +133,13 @@ class StoreSession:
         if shared is not None:
             yield shared
             return
+        self._check_identity()
         if not self.path.exists():
             with self._empty() as connection:
                 yield connection
             return
         with open_connection(self.path, True, self._lock_timeout) as connection:
+            self._note_identity()
             version = schema_version(connection, self.path)
             check_not_newer(version, self.path, self._migrations)
             if version == len(self._migrations):
