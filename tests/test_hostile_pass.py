@@ -176,11 +176,6 @@ def test_a_state_file_deleted_mid_run_is_noticed(make_project: ProjectFactory) -
     assert recorded or (code == 1 and " success" not in out), (code, out, err)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the warehouse deleted mid-run: the run keeps writing into the deleted file and "
-    "records success for data that is nowhere (the next status calls it data_missing)",
-)
 def test_a_warehouse_deleted_mid_run_records_no_success_without_data(
     make_project: ProjectFactory,
 ) -> None:

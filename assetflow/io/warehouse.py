@@ -211,6 +211,10 @@ class Warehouse:
         self._closed = False
         self._connection: duckdb.DuckDBPyConnection | None = None
         self._catalog: str | None = None
+        # (device, inode) of the file the connection has open: a file deleted or replaced
+        # under a run would otherwise take its writes to nowhere (see check_still_there).
+        self._identity: tuple[int, int] | None = None
+        self._gone = False
         if self.in_memory:
             self._connection = duckdb.connect(text)
 
@@ -247,7 +251,11 @@ class Warehouse:
                 cursor.close()
         with self._changed:
             self._users = max(self._users - 1, 0)
-            if self._users == 0 and (self._yielding or self._other_waiting()):
+            if self._users == 0 and self._gone and self._connection is not None:
+                with suppress(duckdb.Error):
+                    self._connection.close()
+                self._connection, self._catalog, self._gone = None, None, False
+            elif self._users == 0 and (self._yielding or self._other_waiting()):
                 self._hand_over()
 
     def hand_over_if_idle(self) -> None:
@@ -282,7 +290,31 @@ class Warehouse:
             except WarehouseLocked:
                 self._gave_up = True
                 raise
+            self._identity = self._file_identity()
         return self._connection
+
+    def _file_identity(self) -> tuple[int, int] | None:
+        if self.in_memory:
+            return None
+        try:
+            stat = os.stat(self.path)
+        except OSError:
+            return None
+        return (stat.st_dev, stat.st_ino)
+
+    def check_still_there(self) -> None:
+        """Raise if the file the run writes to was deleted or replaced meanwhile (its writes
+        went nowhere); the run's next use of the warehouse opens the file anew."""
+        with self._changed:
+            if self._connection is None or self._identity is None:
+                return
+            if self._file_identity() == self._identity:
+                return
+            self._gone = True  # reopened once no step uses the old connection
+        raise RunError(
+            f"the warehouse {self.path} was deleted or replaced while this step wrote to it: "
+            "its data is not there; run again to make it in the current file"
+        )
 
     def _other_waiting(self) -> bool:
         if self.in_memory:

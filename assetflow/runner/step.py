@@ -192,6 +192,8 @@ def _attempt(env: StepEnvironment, definition: AssetDef, step: PlanStep, attempt
         stored = io_manager_for(definition, warehouse=env.warehouse, data_dir=env.data_dir).store(
             definition, step.partition, value, con
         )
+        if definition.io == "duckdb" or definition.sql is not None:
+            env.warehouse.check_still_there()  # no success for data written to a deleted file
     except BaseException as exc:  # the asset's own failure, recorded, never raised
         # KeyboardInterrupt and SystemExit included: steps run on worker threads, where no
         # signal ever lands, so these come from the asset's code (`sys.exit(0)`, a stray
