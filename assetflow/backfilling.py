@@ -120,9 +120,13 @@ def resume_backfill(
                 done.add((step.asset, step.partition))
     remaining = [node for node in nodes if node not in done]
     plan = with_estimates(project, build_plan(project.graph, ev, remaining, force=True))
+    # Of a --missing-only/--stale-only backfill, what is neither made by its runs nor still
+    # wanted was made by another run meanwhile: nothing is left to do for it.
+    selective = bool(arguments.get("missing_only") or arguments.get("stale_only"))
+    settled = max(record.total - len(remaining), 0) if selective else 0
     with deferred_interrupts():
         return _run_backfill(
-            project, record, plan, scope, workers, fail_fast, observer, ev.snapshot
+            project, record, plan, scope, workers, fail_fast, observer, ev.snapshot, settled
         )
 
 
@@ -149,7 +153,11 @@ def _run_backfill(
     fail_fast: bool,
     observer: RunObserver | None,
     snapshot: StateSnapshot,
+    settled: int = 0,
 ) -> RunResult:
+    """Run a backfill's plan and update the backfill. ``settled``: how many of its partitions
+    need nothing more although none of its runs made them (a resumed ``--missing-only`` backfill
+    whose missing partitions another run made meanwhile): they count as done."""
     from assetflow.runner.run import RunCancelled
 
     store = store_of(project)
@@ -176,10 +184,13 @@ def _run_backfill(
         raise
     finally:
         run_ids = [*record.run_ids, *([result.run_id] if result and result.run_id else [])]
+        made = _distinct_successes(store, run_ids)
+        if settled and result is not None:
+            made = max(made, settled + (result.counts or {}).get(StepStatus.SUCCESS.value, 0))
         store.update_backfill(
             record.backfill_id,
             status=status,
-            done=min(record.total, _distinct_successes(store, run_ids)),
+            done=min(record.total, made),
             run_id=result.run_id if result else None,
         )
 

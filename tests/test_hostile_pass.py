@@ -290,12 +290,6 @@ def days(context):
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="backfill resume of a --missing-only backfill whose missing partition another run "
-    "made meanwhile: 'nothing to do', status success, progress 5/6 (the partition made "
-    "elsewhere is not counted done, unlike one skipped as 'materialized by run' mid-backfill)",
-)
 def test_a_resumed_missing_only_backfill_counts_what_others_made(
     make_project: ProjectFactory,
 ) -> None:
