@@ -38,8 +38,9 @@ from assetflow.records import (
     utcnow,
 )
 from assetflow.runner.checking import CheckFailed, audit, outcome_of
-from assetflow.runner.output import adopting, capturing_output, current_sink
+from assetflow.runner.output import capturing_output
 from assetflow.runner.results import StepResult
+from assetflow.runner.timeouts import call_with_timeout, sql_with_timeout
 from assetflow.store.recorder import Recorder
 from assetflow.store.text import describe, describe_exception
 
@@ -83,10 +84,6 @@ class _CaptureHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.records.append(record)
-
-
-class StepTimeout(TimeoutError):
-    """An attempt ran longer than the asset's ``timeout`` (retried if ``retry_on`` allows)."""
 
 
 def time_window_of(definition: Any, key: str) -> tuple[datetime, datetime] | None:
@@ -347,61 +344,13 @@ def _call(
         assert definition.sql is not None
         if definition.timeout is None:
             return run_sql_asset(con, definition, partition, context.time_window, inputs)
-        return _sql_with_timeout(con, definition, partition, context, inputs)
+        return sql_with_timeout(con, definition, partition, context, inputs)
     kwargs = dict(inputs)
     if _wants_context(definition.fn):
         kwargs["context"] = context
     if definition.timeout is None:
         return definition.fn(**kwargs)
-    return _call_with_timeout(definition, kwargs, definition.timeout.total_seconds(), con)
-
-
-def _sql_with_timeout(
-    con: Any, definition: AssetDef, partition: str, context: Context, inputs: dict[str, Any]
-) -> Any:
-    """Run a SQL asset, interrupting DuckDB's query when the timeout passes."""
-    assert definition.timeout is not None
-    seconds = definition.timeout.total_seconds()
-    timer = threading.Timer(seconds, con.interrupt)
-    timer.daemon = True
-    timer.start()
-    try:
-        return run_sql_asset(con, definition, partition, context.time_window, inputs)
-    except Exception as exc:
-        if not timer.is_alive():
-            raise StepTimeout(f"timed out after {seconds:g}s") from exc
-        raise
-    finally:
-        timer.cancel()
-
-
-def _call_with_timeout(
-    definition: AssetDef, kwargs: dict[str, Any], seconds: float, con: Any
-) -> Any:
-    """Run the function in its own thread and stop waiting after ``seconds``.
-
-    Python cannot kill a thread: a timed-out function runs on in the background, but its
-    result is discarded (the attempt is already recorded as failed and nothing is stored).
-    """
-    box: dict[str, Any] = {}
-    sink = current_sink()
-
-    def target() -> None:
-        try:
-            with adopting(sink):
-                box["value"] = definition.fn(**kwargs)  # type: ignore[misc]
-        except BaseException as exc:
-            box["error"] = exc
-
-    thread = threading.Thread(target=target, name=f"assetflow-{definition.name}", daemon=True)
-    thread.start()
-    thread.join(seconds)
-    if thread.is_alive():
-        con.interrupt()  # stop a warehouse query the function may be running
-        raise StepTimeout(f"timed out after {seconds:g}s")
-    if "error" in box:
-        raise box["error"]
-    return box.get("value")
+    return call_with_timeout(definition, kwargs, definition.timeout.total_seconds(), con)
 
 
 def _logs(handler: _CaptureHandler, materialization_id: int) -> list[LogRecord]:

@@ -1,28 +1,93 @@
-"""The tables beside the history: backfills, schedule ticks, alert deliveries and incidents,
-check results. Thin methods over the modules that hold their SQL."""
+"""The tables beside the history: leases, backfills, schedule ticks, alert deliveries and
+incidents, check results. Thin methods over the modules that hold their SQL."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime
 
 import duckdb
 
 from assetflow.errors import StateError
-from assetflow.records import BackfillRecord, CheckRecord, RunStatus, this_host, utcnow
+from assetflow.records import (
+    BackfillRecord,
+    CheckRecord,
+    RunRecord,
+    RunStatus,
+    this_host,
+    utcnow,
+)
 from assetflow.store import alerts as _alerts
 from assetflow.store import backfills as _backfills
 from assetflow.store import checks as _checks
 from assetflow.store import history, liveness
+from assetflow.store import leases as _leases
 from assetflow.store import ticks as _ticks
+from assetflow.store.codec import utc
 from assetflow.store.session import StoreSession
 
 __all__ = ["SideTables"]
 
+Node = tuple[str, str]
+
 
 class SideTables(StoreSession):
-    """Backfills, schedule ticks, alerts and check results of one state file."""
+    """Leases, backfills, schedule ticks, alerts and check results of one state file."""
+
+    # --- leases (see assetflow.store.leases) ---------------------------------------------------
+
+    def acquire_leases(self, run_id: str, nodes: Collection[Node]) -> dict[Node, str]:
+        """Claim ``nodes`` for ``run_id``; returns the ones other running runs hold."""
+        with self._writing() as connection:
+            return _leases.acquire(connection, run_id, nodes, utcnow())
+
+    def lease_holders(self, nodes: Collection[Node]) -> dict[Node, str]:
+        """Which running runs hold any of ``nodes``."""
+        with self._reading() as connection:
+            return _leases.holders(connection, nodes)
+
+    def leased(self) -> dict[Node, str]:
+        """Every partition a live run holds, and the run (``running`` in statuses)."""
+        with self._reading() as connection:
+            return self._leased(connection)
+
+    @staticmethod
+    def _leased(connection: duckdb.DuckDBPyConnection) -> dict[Node, str]:
+        rows = connection.execute(
+            "SELECT l.asset, l.partition, r.run_id, r.host, r.pid, r.heartbeat_at, "
+            "r.started_at FROM leases l JOIN runs r ON r.run_id = l.run_id "
+            "WHERE r.status = 'running'"
+        ).fetchall()
+        now, host = utcnow(), this_host()
+        alive: dict[str, bool] = {}
+        found: dict[Node, str] = {}
+        for asset, partition, run_id, run_host, pid, beat, started in rows:
+            if run_id not in alive:
+                probe = RunRecord(
+                    run_id,
+                    "",
+                    "",
+                    {},
+                    RunStatus.RUNNING,
+                    utc(started),
+                    host=run_host,
+                    pid=pid,
+                    heartbeat_at=None if beat is None else utc(beat),
+                )
+                alive[run_id] = liveness.is_alive(probe, now, host)
+            if alive[run_id]:
+                found[(asset, partition)] = run_id
+        return found
+
+    def made_since_read(
+        self, seen: Mapping[Node, int | None], run_id: str
+    ) -> dict[Node, tuple[str, int, str | None]]:
+        """Of the partitions in ``seen`` (the last success id a plan read, or None), those whose
+        committed last success is another, by another run than ``run_id``:
+        ``(run_id, materialization_id, data_version)`` (see :func:`leases.made_since_read`)."""
+        with self._reading() as connection:
+            return _leases.made_since_read(connection, seen, run_id)
 
     def latest_checks(self, assets: Iterable[str] | None = None) -> list[CheckRecord]:
         """Each (asset, check)'s most recent result, by asset and check name."""

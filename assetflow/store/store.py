@@ -9,7 +9,7 @@ reads as an empty history without being created.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -293,60 +293,6 @@ class StateStore(SideTables):
             found = history.runs(connection, 1_000, RunStatus.RUNNING.value, None)
         now, host = utcnow(), this_host()
         return [s.run for s in found if liveness.is_alive(s.run, now, host)]
-
-    # --- leases (see assetflow.store.leases) ---------------------------------------------------
-
-    def acquire_leases(self, run_id: str, nodes: Collection[Node]) -> dict[Node, str]:
-        """Claim ``nodes`` for ``run_id``; returns the ones other running runs hold."""
-        with self._writing() as connection:
-            return _leases.acquire(connection, run_id, nodes, utcnow())
-
-    def lease_holders(self, nodes: Collection[Node]) -> dict[Node, str]:
-        """Which running runs hold any of ``nodes``."""
-        with self._reading() as connection:
-            return _leases.holders(connection, nodes)
-
-    def leased(self) -> dict[Node, str]:
-        """Every partition a live run holds, and the run (``running`` in statuses)."""
-        with self._reading() as connection:
-            return self._leased(connection)
-
-    @staticmethod
-    def _leased(connection: duckdb.DuckDBPyConnection) -> dict[Node, str]:
-        rows = connection.execute(
-            "SELECT l.asset, l.partition, r.run_id, r.host, r.pid, r.heartbeat_at, "
-            "r.started_at FROM leases l JOIN runs r ON r.run_id = l.run_id "
-            "WHERE r.status = 'running'"
-        ).fetchall()
-        now, host = utcnow(), this_host()
-        alive: dict[str, bool] = {}
-        found: dict[Node, str] = {}
-        for asset, partition, run_id, run_host, pid, beat, started in rows:
-            if run_id not in alive:
-                probe = RunRecord(
-                    run_id,
-                    "",
-                    "",
-                    {},
-                    RunStatus.RUNNING,
-                    utc(started),
-                    host=run_host,
-                    pid=pid,
-                    heartbeat_at=None if beat is None else utc(beat),
-                )
-                alive[run_id] = liveness.is_alive(probe, now, host)
-            if alive[run_id]:
-                found[(asset, partition)] = run_id
-        return found
-
-    def made_since_read(
-        self, seen: Mapping[Node, int | None], run_id: str
-    ) -> dict[Node, tuple[str, int, str | None]]:
-        """Of the partitions in ``seen`` (the last success id a plan read, or None), those whose
-        committed last success is another, by another run than ``run_id``:
-        ``(run_id, materialization_id, data_version)`` (see :func:`leases.made_since_read`)."""
-        with self._reading() as connection:
-            return _leases.made_since_read(connection, seen, run_id)
 
     def record_crashed(self) -> list[str]:
         """Record every dead ``running`` run as ``crashed`` (ended at its last heartbeat);
