@@ -44,6 +44,7 @@ class PartitionStatus(StrEnum):
     MISSING = "missing"
     FAILED = "failed"
     RUNNING = "running"
+    WAITING = "waiting"  # a source partition it reads is not there yet: not attempted
 
 
 class ReasonKind(StrEnum):
@@ -57,6 +58,8 @@ class ReasonKind(StrEnum):
     OVERDUE = "overdue"
     DATA_MISSING = "data_missing"  # the stored data of a partition recorded as made is gone
     DATA_CHANGED = "data_changed"  # `assetflow verify` found it changed outside assetflow
+    SOURCE_CHANGED = "source_changed"  # a source partition it read was observed at a new version
+    SOURCE_MISSING = "source_missing"  # a source partition it reads is not there yet (waiting)
     MISSING = "missing"
     FAILED = "failed"
     RUNNING = "running"

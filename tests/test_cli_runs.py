@@ -56,7 +56,7 @@ def report(orders):
 """
 
 DAYS = [f"2024-01-{day:02d}" for day in range(1, 11)]
-STATUSES = {"fresh", "stale", "missing", "failed", "running"}
+STATUSES = {"fresh", "stale", "missing", "failed", "running", "waiting"}
 STEP_FIELDS = {"asset", "partition", "status", "attempts", "duration_s", "error", "reason"}
 
 

@@ -117,7 +117,7 @@ def stamped(context):
 
 ASSETS = ("raw", "daily")
 ALL_DAYS = 60  # 2024-01-01 .. 2024-02-29
-STATUSES = ("fresh", "stale", "missing", "failed", "running")
+STATUSES = ("fresh", "stale", "missing", "failed", "running", "waiting")
 SKIP_REASON = re.compile(r"^materialized by run (\S+)$")
 PROCESS_TIMEOUT_S = 180.0
 Node = tuple[str, str]
