@@ -39,6 +39,7 @@ from assetflow.partitions import (
     StaticPartitions,
     WeeklyPartitions,
 )
+from assetflow.sources import source
 
 if TYPE_CHECKING:
     from assetflow.graph import AssetGraph
@@ -80,6 +81,7 @@ __all__ = [
     "__version__",
     "asset",
     "check",
+    "source",
 ]
 
 

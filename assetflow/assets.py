@@ -15,13 +15,16 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from assetflow.durations import parse_duration
 from assetflow.errors import DefinitionError
 from assetflow.mappings import PartitionMapping
 from assetflow.partitions import UNPARTITIONED, PartitionsDefinition
 from assetflow.versions import function_code_version, sql_code_version
+
+if TYPE_CHECKING:
+    from assetflow.sources import SourceSpec
 
 ASSET_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 ATTRIBUTE = "__assetflow_asset__"
@@ -114,12 +117,21 @@ class AssetDef:
     freshness: FreshnessPolicy | None = None
     automation: Literal["eager"] | None = None
     checks: tuple[str, ...] = ()
-    source: str = ""
+    source: str = ""  # where it was declared: ``module.function`` or ``assets.toml``
+    # How a source is observed (see assetflow.sources); None for an asset assetflow makes.
+    observed: SourceSpec | None = field(default=None, compare=False)
 
     @property
     def kind(self) -> str:
-        """``"python"`` or ``"sql"``."""
+        """``"python"``, ``"sql"`` or ``"source"``."""
+        if self.observed is not None:
+            return "source"
         return "sql" if self.sql is not None else "python"
+
+    @property
+    def is_source(self) -> bool:
+        """Whether this is a source: observed, never materialized."""
+        return self.observed is not None
 
     @property
     def is_partitioned(self) -> bool:

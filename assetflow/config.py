@@ -181,6 +181,22 @@ class AssetSection(Section):
         return self
 
 
+class SourceSection(Section):
+    """``[sources.NAME]``: files the project reads but never makes (see assetflow.sources).
+
+    ``path`` is relative to the project root, with ``{partition}`` (and each dimension of a
+    multi-partitioned source) filled in per partition; a glob may match several files.
+    """
+
+    path: Text
+    partitions: PartitionsSpec | None = None
+    version: Literal["mtime", "content"] = "mtime"
+    description: str | None = None
+    group: Text | None = None
+    tags: dict[str, str] | None = None
+    owners: list[Text] | None = None
+
+
 class ScheduleSection(Section):
     """``[schedules.NAME]``: materialize ``select`` on every tick of ``cron``."""
 
@@ -259,6 +275,7 @@ class ProjectConfig(Section):
     executor: ExecutorSection = Field(default_factory=ExecutorSection)
     pools: dict[Text, Annotated[int, numeric(True, 1)]] = {}
     assets: dict[AssetName, AssetSection] = {}
+    sources: dict[AssetName, SourceSection] = {}
     schedules: dict[Text, ScheduleSection] = {}
     alerts: list[AlertSection] = []
 

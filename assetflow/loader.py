@@ -26,7 +26,7 @@ from assetflow.assets import (
     check_asset_name,
 )
 from assetflow.checks import CheckDef, builtin_check_name, check_def_of, parse_builtin_check
-from assetflow.config import AssetSection, ProjectConfig
+from assetflow.config import AssetSection, ProjectConfig, SourceSection
 from assetflow.errors import AssetflowError, DefinitionError, GraphError, ProjectLoadError
 from assetflow.partitions_spec import mapping_from_spec, partitions_from_spec
 from assetflow.sql_names import catalog_of, parse_cache, sql_dependencies
@@ -70,7 +70,19 @@ def load_definitions(config: ProjectConfig) -> LoadedDefinitions:
             python_assets[definition.name] = definition
 
     assets = dict(python_assets)
+    for name, source_section in config.sources.items():
+        if name in assets:
+            raise GraphError(
+                f"two definitions are named '{name}': {assets[name].source} and "
+                f"the source [sources.{name}] in {config.path.name}"
+            )
+        assets[name] = _toml_source(name, source_section)
     for name, section in config.assets.items():
+        if name in assets and assets[name].is_source:
+            raise DefinitionError(
+                f"{config.path.name}: [assets.{name}] overrides a source; a source is observed, "
+                "never materialized, so it takes no asset options"
+            )
         if section.sql is not None:
             if name in assets:
                 raise GraphError(
@@ -288,6 +300,23 @@ def _add_sql_table_deps(definition: AssetDef, referenced: list[str]) -> AssetDef
     if not found:
         return definition
     return definition.replace(deps=definition.deps + tuple(AssetDep(n) for n in found))
+
+
+def _toml_source(name: str, section: SourceSection) -> AssetDef:
+    from assetflow.sources import SourceSpec, source_definition
+
+    partitions = None
+    if section.partitions is not None:
+        partitions = partitions_from_spec(section.partitions, f"sources.{name}.partitions")
+    return source_definition(
+        name,
+        SourceSpec(path=section.path, version=section.version),
+        partitions=partitions,
+        description=section.description or "",
+        group=section.group,
+        tags=section.tags,
+        owners=section.owners,
+    )
 
 
 def _apply_overrides(definition: AssetDef, section: AssetSection) -> AssetDef:

@@ -69,16 +69,31 @@ def store_of(project: Project) -> StateStore:
 
 
 def evaluator(
-    project: Project, now: datetime | None = None, include: Collection[Node] = ()
+    project: Project,
+    now: datetime | None = None,
+    include: Collection[Node] = (),
+    for_assets: Iterable[str] | None = None,
 ) -> StatusEvaluator:
     """A status evaluator over the project's current history, screened in bulk.
 
-    One scan of the status cache finds the partitions that might not be fresh (see
+    First the sources that ``for_assets`` read (all sources for ``None``) are observed. One
+    scan of the status cache then finds the partitions that might not be fresh (see
     :mod:`assetflow.planner.screen`); the snapshot read holds those, the partitions in
     ``include`` (a forced plan's targets, whose runs need what they read), and what they read.
     """
     moment = now or utcnow()
+    observe_for(project, for_assets, moment)
     return _screened(project.graph, store_of(project), moment, include, damaged_of(project))[2]
+
+
+def observe_for(project: Project, assets: Iterable[str] | None, moment: datetime) -> None:
+    """Observe the sources ``assets`` read (every source for ``None``), recording changes."""
+    from assetflow.observing import observe_sources, sources_read_by
+
+    graph = project.graph
+    sources = sources_read_by(graph, assets)
+    if sources:
+        observe_sources(graph, store_of(project), project.root, moment, sources)
 
 
 def damaged_of(project: Project) -> dict[Node, tuple[ReasonKind, str]]:
@@ -185,6 +200,7 @@ def status_counts(project: Project, scope: Scope, now: datetime | None = None) -
     moment = now or utcnow()
     names = project.select(list(scope.selection) or None, list(scope.exclude) or None)
     graph, store = project.graph, store_of(project)
+    observe_for(project, names, moment)
     if scope.partition is not None or scope.first is not None or scope.last is not None:
         nodes = targets(project, scope, moment)
         ev = _screened(graph, store, moment, include=nodes, damaged=damaged_of(project))[2]
@@ -246,7 +262,9 @@ def make_plan(
     evaluator_: StatusEvaluator | None = None,
 ) -> Plan:
     """The plan that makes the scope fresh, with estimated durations from history."""
-    ev = evaluator_ or evaluator(project, now)
+    if evaluator_ is None:
+        evaluator_ = evaluator(project, now, for_assets=_selected(project, scope))
+    ev = evaluator_
     nodes = targets(project, scope, ev.now)
     return with_estimates(project, build_plan(project.graph, ev, nodes, only=only, force=force))
 
@@ -263,7 +281,13 @@ def statuses(project: Project, scope: Scope, now: datetime | None = None) -> lis
     """Every targeted partition's status (StatusResult), in asset then partition order."""
     moment = now or utcnow()
     nodes = targets(project, scope, moment)
-    return evaluator(project, moment, include=nodes).evaluate(nodes)
+    ev = evaluator(project, moment, include=nodes, for_assets=_selected(project, scope))
+    return ev.evaluate(nodes)
+
+
+def _selected(project: Project, scope: Scope) -> list[str]:
+    """The assets ``scope`` selects (whose sources a status or plan observes first)."""
+    return project.select(list(scope.selection) or None, list(scope.exclude) or None)
 
 
 def prune(project: Project, before: datetime) -> dict[str, int]:

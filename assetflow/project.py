@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assetflow import backfilling, operations
 from assetflow.assets import AssetDef
@@ -20,6 +20,9 @@ from assetflow.records import CheckRecord, RunStatus, utcnow
 from assetflow.runner.results import RunObserver, RunResult
 from assetflow.scheduling.schedules import ScheduleSpec, collect_schedules
 from assetflow.selection import select
+
+if TYPE_CHECKING:
+    from assetflow.observing import Observed
 
 Selection = str | Sequence[str] | None
 
@@ -245,12 +248,14 @@ class Project:
         moment = now or utcnow()
         forced = operations.targets(self, scope, moment) if force else ()
         # One read of history for plan and run; a forced run also reads what its targets read.
-        evaluator = operations.evaluator(self, moment, include=forced)
+        selected = self.select(list(scope.selection) or None, list(scope.exclude) or None)
+        evaluator = operations.evaluator(self, moment, include=forced, for_assets=selected)
         plan = operations.make_plan(self, scope, only=only, force=force, evaluator_=evaluator)
         if plan.is_empty:
             # Not a run: `materialize` from cron every five minutes would fill the history
             # with empty ones. (A backfill is tracked, so it records even an empty run.)
-            return RunResult(None, RunStatus.SUCCESS)
+            waiting = tuple(step.name for step in plan.waiting)
+            return RunResult(None, RunStatus.SUCCESS, waiting=waiting)
         return operations.execute(
             self,
             plan,
@@ -363,6 +368,17 @@ class Project:
         """Captured log records of an asset's materializations, oldest first."""
         self.asset(asset)
         return operations.store_of(self).logs(asset, partition, run_id, limit)
+
+    def observe(
+        self, selection: Selection = None, *, exclude: Selection = None, now: datetime | None = None
+    ) -> Observed:
+        """Observe the selected sources and the sources the selected assets read (all sources
+        by default), recording what changed (see :mod:`assetflow.observing`)."""
+        from assetflow.observing import observe_sources, sources_read_by
+
+        chosen = self.select(selection, exclude) if selection is not None else None
+        sources = sources_read_by(self.graph, chosen)
+        return observe_sources(self.graph, operations.store_of(self), self.root, now, sources)
 
     def lineage(
         self, asset: str, partition: str | None = None, direction: str = "both", depth: int = 10

@@ -242,6 +242,7 @@ class PartitionState:
     latest_failed: bool = False
     latest_error: str | None = None
     running_in: str | None = None
+    absent: bool = False  # a source partition last observed not there
 
 
 # Keyed by (asset, partition); partitions absent from it have never been attempted.

@@ -108,6 +108,7 @@ def execute(
             latest=LatestVersions(latest),
             existing=ExistingKeys(project.graph, plan.created_at),
             cancel=cancel_event,
+            root=project.root,
         )
         options = RunOptions(
             workers=workers or config.executor.workers, fail_fast=fail_fast, pools=config.pools
@@ -137,7 +138,9 @@ def execute(
                 _close_warehouse(warehouse)
     if result.failed and config.alerts:
         _alert_failure(project, result)
-    return replace(result, backfill_id=backfill_id)
+    return replace(
+        result, backfill_id=backfill_id, waiting=tuple(step.name for step in plan.waiting)
+    )
 
 
 def _live_run_of(store: StateStore, pid: int) -> str | None:

@@ -17,6 +17,7 @@ import pytest
 from helpers import REPO_ROOT, ProjectFactory, run_cli, run_python
 
 EXAMPLE_ASSETS = [
+    "customer_export",
     "customers",
     "products",
     "orders",
@@ -27,7 +28,8 @@ EXAMPLE_ASSETS = [
     "revenue_dashboard",
 ]
 EXAMPLE_DEPS = {
-    "customers": [],
+    "customer_export": [],
+    "customers": ["customer_export"],
     "products": [],
     "orders": ["products"],
     "orders_cleaned": ["orders", "products"],
@@ -103,7 +105,7 @@ def test_list_json_has_the_documented_fields(example_json: dict[str, Any]) -> No
     documented = {"asset", "kind", "partitions", "deps", "group", "tags", "schedule", "description"}
     for record in assets:
         assert documented <= set(record), record["asset"]
-        assert record["kind"] in ("python", "sql")
+        assert record["kind"] in ("python", "sql", "source")
         assert {"kind", "start", "end", "timezone", "count"} <= set(record["partitions"])
         assert isinstance(record["partitions"]["count"], int)
         assert isinstance(record["deps"], list)
@@ -130,7 +132,10 @@ def test_list_json_has_the_documented_fields(example_json: dict[str, Any]) -> No
 
 # --- graph ------------------------------------------------------------------------------------
 
-MERMAID_NODE = re.compile(r'^\s+(?P<id>[A-Za-z_]\w*)\["(?P<label>[^"]*)"\]$')
+# A box for an asset, a cylinder ``[("...")]`` for a source.
+MERMAID_NODE = re.compile(
+    r'^\s+(?P<id>[A-Za-z_]\w*)(?:\["(?P<label>[^"]*)"\]|\[\("(?P<source>[^"]*)"\)\])$'
+)
 MERMAID_EDGE = re.compile(
     r'^\s+(?P<up>[A-Za-z_]\w*) (?:-->|-- "(?P<label>[^"]*)" -->) (?P<down>[A-Za-z_]\w*)$'
 )
@@ -179,7 +184,7 @@ def test_graph_text_is_the_default_format() -> None:
     out = ok(["graph"])
     found: dict[str, list[str]] = {}
     for line in out.strip().splitlines():
-        match = re.fullmatch(r"(\w+) \[(\w+)\](?:  <- (.*))?", line)
+        match = re.fullmatch(r"(\w+)(?: \(source\))? \[(\w+)\](?:  <- (.*))?", line)
         assert match, line
         # Split on commas outside parentheses, then drop mapping labels: "x (time_window(-1, -1))".
         parts = re.split(r", (?![^()]*\))", match[3]) if match[3] else []
@@ -248,10 +253,13 @@ SELECTIONS = [
     ),
     (["*"], EXAMPLE_ASSETS),
     (["customers", "products"], ["customers", "products"]),
-    (["*", "--exclude", "group:finance"], ["customers", "products", "orders", "orders_cleaned"]),
+    (
+        ["*", "--exclude", "group:finance"],
+        ["customer_export", "customers", "products", "orders", "orders_cleaned"],
+    ),
     (
         ["+revenue_dashboard", "-x", "+orders_cleaned"],
-        ["customers", "daily_revenue", "monthly_revenue", "revenue_dashboard"],
+        ["customer_export", "customers", "daily_revenue", "monthly_revenue", "revenue_dashboard"],
     ),
 ]
 

@@ -66,7 +66,13 @@ def test_a_materialize_with_nothing_to_do_records_no_run(make_project: ProjectFa
     assert out.strip() == "nothing to do: every selected partition is fresh"
     code, out, err = run_cli(["materialize", "customers", "--json"], root)
     assert code == 0, err
-    assert json.loads(out) == {"run_id": None, "status": "success", "counts": {}, "steps": []}
+    assert json.loads(out) == {
+        "run_id": None,
+        "status": "success",
+        "counts": {},
+        "steps": [],
+        "waiting": [],
+    }
     assert len(runs(root)) == 1, "no run was recorded for either"
 
 

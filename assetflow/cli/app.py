@@ -178,6 +178,7 @@ from assetflow.cli import (  # noqa: E402, F401
     alert_commands,
     check_commands,
     history_commands,
+    observe_commands,
     run_commands,
     schedule_commands,
     ui_command,

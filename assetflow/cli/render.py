@@ -117,9 +117,12 @@ def render_graph(graph: AssetGraph, names: Sequence[str], fmt: str) -> str:
     if fmt == "mermaid":
         lines = ["flowchart LR"]
         ids = _mermaid_ids(names)
-        lines += [
-            f'    {ids[n]}["{n}<br/><small>{_partition_label(graph, n)}</small>"]' for n in names
-        ]
+        # Sources (observed, never made) are drawn as cylinders, assets as boxes.
+        shapes = {True: ('[("', '")]'), False: ('["', '"]')}
+        for n in names:
+            left, right = shapes[graph[n].is_source]
+            label = f"{n}<br/><small>{_partition_label(graph, n)}</small>"
+            lines.append(f"    {ids[n]}{left}{label}{right}")
         for upstream, downstream in edges:
             label = _edge_label(graph, downstream, upstream)
             arrow = f'-- "{label}" -->' if label else "-->"
@@ -127,7 +130,9 @@ def render_graph(graph: AssetGraph, names: Sequence[str], fmt: str) -> str:
         return "\n".join(lines)
     if fmt == "dot":
         lines = ["digraph assets {", "  rankdir=LR;", "  node [shape=box];"]
-        lines += [f'  "{n}" [label="{n}\\n{_partition_label(graph, n)}"];' for n in names]
+        for n in names:
+            shape = ", shape=cylinder" if graph[n].is_source else ""
+            lines.append(f'  "{n}" [label="{n}\\n{_partition_label(graph, n)}"{shape}];')
         for upstream, downstream in edges:
             label = _edge_label(graph, downstream, upstream)
             attributes = f' [label="{label}"]' if label else ""
@@ -139,7 +144,8 @@ def render_graph(graph: AssetGraph, names: Sequence[str], fmt: str) -> str:
         ups = [u for u, d in edges if d == name]
         described = [f"{u} ({label})" if (label := _edge_label(graph, name, u)) else u for u in ups]
         suffix = f"  <- {', '.join(described)}" if described else ""
-        lines.append(f"{name} [{_partition_label(graph, name)}]{suffix}")
+        kind = " (source)" if graph[name].is_source else ""
+        lines.append(f"{name}{kind} [{_partition_label(graph, name)}]{suffix}")
     return "\n".join(lines) if lines else "no assets selected"
 
 
@@ -171,35 +177,50 @@ def render_partitions(records: Sequence[Mapping[str, Any]]) -> str:
 def render_plan_summary(plan: Plan) -> str:
     """The human form of ``assetflow plan``: one line per asset (in order of its first step)
     with its step count, first and last partition and the count of each first reason; an asset
-    with one step shows that step's reason. ``plan --all`` prints :meth:`Plan.explain`."""
-    if not plan.steps:
+    with one step shows that step's reason. Partitions waiting for source data follow, summed
+    up the same way. ``plan --all`` prints :meth:`Plan.explain`."""
+    if not plan.steps and not plan.waiting:
         return plan.explain()
+    lines, folded = _summary_lines(plan.steps, "step(s)", "step(s)")
+    if not plan.steps:
+        lines = ["nothing to do now: every selected partition is fresh or waiting"]
+    waiting, folded_waiting = _summary_lines(
+        plan.waiting, "partition(s) waiting for source data (not run)", "partition(s)"
+    )
+    lines += waiting
+    if folded or folded_waiting:
+        lines.append("(`plan --all` lists every step)")
+    return "\n".join(lines)
+
+
+def _summary_lines(steps: Sequence[PlanStep], title: str, unit: str) -> tuple[list[str], bool]:
+    """Per-asset summary lines of ``steps``, and whether some steps were folded together."""
+    if not steps:
+        return [], False
     by_asset: dict[str, list[PlanStep]] = {}
-    for step in plan.steps:
+    for step in steps:
         by_asset.setdefault(step.asset, []).append(step)
     rows = []
-    for asset, steps in by_asset.items():
-        first, last = steps[0], steps[-1]
-        if len(steps) == 1:
+    for asset, asset_steps in by_asset.items():
+        first, last = asset_steps[0], asset_steps[-1]
+        if len(asset_steps) == 1:
             reason = first.reasons[0].detail if first.reasons else ""
             more = f" (+{len(first.reasons) - 1} more)" if len(first.reasons) > 1 else ""
             rows.append((asset, 1, first.partition, f"{first.status.value}: {reason}{more}"))
             continue
         kinds: dict[str, int] = {}
-        for step in steps:
+        for step in asset_steps:
             kind = step.reasons[0].kind.value if step.reasons else step.status.value
             kinds[kind] = kinds.get(kind, 0) + 1
         counted = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items(), key=_by_count))
-        rows.append((asset, len(steps), f"{first.partition} … {last.partition}", counted))
+        rows.append((asset, len(asset_steps), f"{first.partition} … {last.partition}", counted))
     widths = [max(len(str(row[i])) for row in rows) for i in range(3)]
-    lines = [f"{len(plan.steps)} step(s) in {len(rows)} asset(s):"]
+    lines = [f"{len(steps)} {title} in {len(rows)} asset(s):"]
     for asset, count, keys, reasons in rows:
         lines.append(
-            f"  {asset:<{widths[0]}}  {count:>{widths[1]}} step(s)  {keys:<{widths[2]}}  {reasons}"
+            f"  {asset:<{widths[0]}}  {count:>{widths[1]}} {unit}  {keys:<{widths[2]}}  {reasons}"
         )
-    if len(plan.steps) > len(rows):
-        lines.append("(`plan --all` lists every step)")
-    return "\n".join(lines)
+    return lines, len(steps) > len(rows)
 
 
 def _by_count(item: tuple[str, int]) -> tuple[int, str]:

@@ -33,6 +33,10 @@ def render_status_counts(
 ) -> str:
     """``freshness``: per asset, what its FRESHNESS column says (see :func:`status_freshness`);
     without it, only ``overdue``."""
+    # `waiting` only exists with sources: its column shows only when something waits.
+    order: tuple[str, ...] = STATUS_ORDER
+    if any(record["counts"].get("waiting") for record in records):
+        order = (*STATUS_ORDER[:3], "waiting", *STATUS_ORDER[3:])
     rows = []
     for record in records:
         c = record["counts"]
@@ -42,7 +46,7 @@ def render_status_counts(
         rows.append(
             [
                 record["asset"],
-                *(str(c[s]) for s in STATUS_ORDER),
+                *(str(c.get(s, 0)) for s in order),
                 str(record["partitions"]),
                 (record["last_materialized_at"] or "-")[:19].replace("T", " "),
                 shown or "-",
@@ -50,7 +54,7 @@ def render_status_counts(
         )
     headers = [
         "ASSET",
-        *(s.upper() for s in STATUS_ORDER),
+        *(s.upper() for s in order),
         "TOTAL",
         "LAST MATERIALIZED (UTC)",
         "FRESHNESS",

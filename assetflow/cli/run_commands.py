@@ -70,6 +70,7 @@ ExecutorOption = Annotated[
 
 
 NOTHING_TO_DO = "nothing to do: every selected partition is fresh"
+_WAITING_SHOWN = 5  # waiting partitions named after a run (`status` lists them all)
 
 
 def _finish(result: object, as_json: bool) -> None:
@@ -80,8 +81,15 @@ def _finish(result: object, as_json: bool) -> None:
     assert isinstance(result, RunResult)
     if as_json:
         print_json(result.to_json())
-    elif result.run_id is None:  # no run was started, so the progress display said nothing
-        typer.echo(NOTHING_TO_DO)
+    else:
+        if result.run_id is None and not result.waiting:  # no run: the display said nothing
+            typer.echo(NOTHING_TO_DO)
+        if result.waiting:  # not steps, not failures: listed so that nobody wonders
+            shown = ", ".join(result.waiting[:_WAITING_SHOWN])
+            more = len(result.waiting) - _WAITING_SHOWN
+            shown += f" (+{more} more)" if more > 0 else ""
+            count = len(result.waiting)
+            typer.echo(f"{count} partition(s) waiting for source data, not run: {shown}")
     if result.status is RunStatus.FAILED:
         raise typer.Exit(EXIT_FAILED)
 

@@ -60,6 +60,9 @@ class Plan:
     # The id of each step's last success in the history the plan was made from (None: it had
     # none). A run skips a step whose partition another run made since (see runner.leases).
     seen: Mapping[Node, int | None] | None = None
+    # Partitions the plan would make but cannot yet: a source partition they read is not
+    # there (status ``waiting``); not steps, never attempted.
+    waiting: tuple[PlanStep, ...] = ()
 
     def __len__(self) -> int:
         return len(self.steps)
@@ -85,18 +88,29 @@ class Plan:
             "steps": [step.to_json() for step in self.steps],
             "count": len(self.steps),
             "estimated_seconds": self.estimated_seconds,
+            "waiting": [step.to_json() for step in self.waiting],
         }
 
     def explain(self) -> str:
         """A human summary: one line per step with its first reason."""
+        lines = _step_lines(self.steps, "step(s)")
         if not self.steps:
-            return "nothing to do: every selected partition is fresh"
-        lines = [f"{len(self.steps)} step(s):"]
-        for step in self.steps:
-            first = step.reasons[0].detail if step.reasons else step.status.value
-            more = f" (+{len(step.reasons) - 1} more)" if len(step.reasons) > 1 else ""
-            lines.append(f"  {step.name}: {step.status.value}: {first}{more}")
+            lines = ["nothing to do: every selected partition is fresh"]
+            if self.waiting:
+                lines = ["nothing to do now: every selected partition is fresh or waiting"]
+        lines += _step_lines(self.waiting, "waiting for source data (not run)")
         return "\n".join(lines)
+
+
+def _step_lines(steps: Sequence[PlanStep], title: str) -> list[str]:
+    if not steps:
+        return []
+    lines = [f"{len(steps)} {title}:"]
+    for step in steps:
+        first = step.reasons[0].detail if step.reasons else step.status.value
+        more = f" (+{len(step.reasons) - 1} more)" if len(step.reasons) > 1 else ""
+        lines.append(f"  {step.name}: {step.status.value}: {first}{more}")
+    return lines
 
 
 def build_plan(
@@ -123,9 +137,16 @@ def build_plan(
     statuses = {r.node: r for r in evaluator.evaluate(maybe)}
     forced = (Reason(ReasonKind.FORCED, "forced (--force)"),)
     chosen: dict[Node, tuple[Reason, ...]] = {}
+    # Partitions that need a run they cannot have yet (a source partition is not there):
+    # never planned, listed apart. Sources themselves are observed, never planned.
+    waiting: dict[Node, tuple[Reason, ...]] = {}
     for node in targets if force else maybe:
-        result = statuses.get(node)
-        if result is not None and result.status is not PartitionStatus.FRESH:
+        if graph[node[0]].is_source:
+            continue
+        result = statuses.get(node) or evaluator.status(*node)
+        if result.status is PartitionStatus.WAITING:
+            waiting[node] = result.reasons
+        elif result.status is not PartitionStatus.FRESH:
             chosen[node] = result.reasons
         elif force:
             chosen[node] = forced
@@ -143,10 +164,12 @@ def build_plan(
         if only:
             continue
         for upstream in ups:
-            if upstream in chosen:
+            if upstream in chosen or graph[upstream[0]].is_source:
                 continue
             result = evaluator.status(*upstream)
-            if result.status is not PartitionStatus.FRESH:
+            if result.status is PartitionStatus.WAITING:
+                waiting[upstream] = result.reasons
+            elif result.status is not PartitionStatus.FRESH:
                 chosen[upstream] = result.reasons
                 stack.append(upstream)
     steps = _order_steps(graph, evaluator, chosen, upstream_map)
@@ -163,6 +186,12 @@ def build_plan(
         force=force,
         estimates=dict(estimates or {}),
         seen=seen,
+        waiting=tuple(
+            PlanStep(node[0], node[1], PartitionStatus.WAITING, reasons)
+            for node, reasons in sorted(
+                waiting.items(), key=lambda item: (evaluator.existing.order(*item[0]), item[0])
+            )
+        ),
     )
 
 

@@ -15,7 +15,7 @@ always evaluated after what it reads, however long the chain.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Set
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from assetflow.graph import AssetGraph
@@ -30,6 +30,8 @@ from assetflow.records import (
 
 Node = tuple[str, str]
 _EMPTY = PartitionState()
+# What a run would make: a partition in one of these may be waiting for a source instead.
+_RUNNABLE = frozenset({PartitionStatus.STALE, PartitionStatus.FAILED, PartitionStatus.MISSING})
 
 
 def node_name(node: Node) -> str:
@@ -118,6 +120,7 @@ class StatusEvaluator:
         self.existing = ExistingKeys(graph, now)
         self._results: dict[Node, StatusResult] = {}
         self._order = {name: i for i, name in enumerate(graph.topological_order())}
+        self._source_fed: dict[str, bool] = {}
 
     # -- public --------------------------------------------------------------------------------
 
@@ -166,7 +169,10 @@ class StatusEvaluator:
         while stack:
             node = stack.pop()
             state = self.snapshot.get(node, _EMPTY)
-            if state.last_success is None or state.latest_failed or node in self.running:
+            if node in self.running:
+                continue
+            made = state.last_success is not None and not state.latest_failed
+            if not made and not self._fed_by_source(node[0]):
                 continue
             for dep, keys in self.upstream_of(*node).items():
                 for key in keys:
@@ -179,6 +185,16 @@ class StatusEvaluator:
                         seen.add(upstream)
                         stack.append(upstream)
         return list(seen)
+
+    def _fed_by_source(self, asset: str) -> bool:
+        """Whether a source is among ``asset``'s ancestors (then it may be ``waiting``)."""
+        found = self._source_fed.get(asset)
+        if found is None:
+            graph = self.graph
+            found = self._source_fed[asset] = any(
+                graph[name].is_source for name in graph.ancestors(asset)
+            )
+        return found
 
     def _fresh(self, node: Node) -> StatusResult:
         """The result of a partition screening found fresh."""
@@ -195,6 +211,18 @@ class StatusEvaluator:
         )
 
     def _compute(self, node: Node) -> StatusResult:
+        """The status of ``node``; one that needs a run it cannot have yet (a source partition
+        it reads is not there) is ``waiting`` instead, its other reasons kept after that one."""
+        result = self._status_of(node)
+        if result.status in _RUNNABLE and self._fed_by_source(node[0]):
+            waiting = self._waiting_on(node)
+            if waiting is not None:
+                return replace(
+                    result, status=PartitionStatus.WAITING, reasons=(waiting, *result.reasons)
+                )
+        return result
+
+    def _status_of(self, node: Node) -> StatusResult:
         asset, partition = node
         definition = self.graph[asset]
         state = self.snapshot.get(node, _EMPTY)
@@ -204,6 +232,8 @@ class StatusEvaluator:
             "data_version": success.data_version if success else None,
             "code_version": success.code_version if success else None,
         }
+        if definition.is_source:
+            return self._source_status(node, state, facts)
         overdue = self._overdue(asset, partition, state)
         if node in self.running:
             reason = Reason(ReasonKind.RUNNING, f"running in run {self.running[node]}")
@@ -247,6 +277,36 @@ class StatusEvaluator:
         status = PartitionStatus.STALE if reasons_list else PartitionStatus.FRESH
         return StatusResult(asset, partition, status, tuple(reasons_list), **facts)  # type: ignore[arg-type]
 
+    def _source_status(
+        self, node: Node, state: PartitionState, facts: Mapping[str, object]
+    ) -> StatusResult:
+        """A source partition is ``fresh`` while it is there, ``missing`` while it is not."""
+        if state.last_success is not None and not state.absent:
+            return StatusResult(node[0], node[1], PartitionStatus.FRESH, **facts)  # type: ignore[arg-type]
+        detail = f"source {node_name(node)} is not there yet"
+        if state.last_success is not None:
+            detail = f"source {node_name(node)} is not there any more"
+        reason = Reason(ReasonKind.SOURCE_MISSING, detail, node)
+        return StatusResult(node[0], node[1], PartitionStatus.MISSING, (reason,), **facts)  # type: ignore[arg-type]
+
+    def _waiting_on(self, node: Node) -> Reason | None:
+        """``source_missing`` when a source partition ``node`` reads, directly or through
+        upstream partitions, is not there: it cannot be made yet."""
+        for dep, keys in self.upstream_of(*node).items():
+            source = self.graph[dep].is_source
+            for key in keys:
+                upstream = (dep, key)
+                if upstream == node:
+                    continue
+                result = self._results.get(upstream) or self.status(*upstream)
+                if source and result.status is not PartitionStatus.FRESH:
+                    return result.reasons[0]
+                if result.status is PartitionStatus.WAITING:
+                    inner = result.reasons[0]
+                    detail = f"upstream {node_name(upstream)} is waiting: {inner.detail}"
+                    return Reason(ReasonKind.SOURCE_MISSING, detail, upstream)
+        return None
+
     def _upstream_reasons(self, upstream: Node, was: object) -> list[Reason]:
         up_state = self.snapshot.get(upstream, _EMPTY)
         up_result = self._results.get(upstream) or self._fresh(upstream)
@@ -255,6 +315,14 @@ class StatusEvaluator:
             return [Reason(ReasonKind.UPSTREAM_ADDED, f"upstream {name} is new", upstream)]
         read_version = getattr(was, "data_version", None)
         now_version = up_state.last_success.data_version if up_state.last_success else None
+        if now_version != read_version and self.graph[upstream[0]].is_source:
+            detail = (
+                f"source {name} changed (version {short_version(read_version)} → "
+                f"{short_version(now_version)})"
+            )
+            return [Reason(ReasonKind.SOURCE_CHANGED, detail, upstream)]
+        if self.graph[upstream[0]].is_source:  # not there (any more): see _waiting_on
+            return []
         if now_version != read_version:
             detail = (
                 f"upstream {name} changed (data version {short_version(read_version)} → "

@@ -52,6 +52,9 @@ class RunResult:
     steps: tuple[StepResult, ...] = ()
     backfill_id: str | None = None
     counts: dict[str, int] = field(default_factory=dict)
+    # Partitions the run would have made but could not yet: a source partition they read
+    # is not there (``waiting``); not steps, so they never make a run fail.
+    waiting: tuple[str, ...] = ()
 
     @property
     def failed(self) -> list[StepResult]:
@@ -63,6 +66,7 @@ class RunResult:
             "status": self.status.value,
             "counts": self.counts,
             "steps": [step.to_json() for step in self.steps],
+            "waiting": list(self.waiting),
         }
         if self.backfill_id is not None:
             document["backfill_id"] = self.backfill_id

@@ -41,6 +41,7 @@ from assetflow.runner.checking import CheckFailed, audit, outcome_of
 from assetflow.runner.output import capturing_output
 from assetflow.runner.results import StepResult
 from assetflow.runner.timeouts import call_with_timeout, sql_with_timeout
+from assetflow.sources import source_input
 from assetflow.store.recorder import Recorder
 from assetflow.store.text import describe, describe_exception
 
@@ -75,6 +76,7 @@ class StepEnvironment:
     latest: LatestVersions
     existing: ExistingKeys
     cancel: threading.Event = field(default_factory=threading.Event)
+    root: Path = field(default_factory=Path.cwd)  # the project root (source paths are under it)
 
 
 class _CaptureHandler(logging.Handler):
@@ -326,6 +328,9 @@ def _inputs(
             continue
         upstream = env.graph[dep.name]
         keys = read[dep.name]
+        if upstream.is_source:
+            values[dep.name] = source_input(upstream, keys, env.root, con, definition.sql)
+            continue
         manager = io_manager_for(upstream, warehouse=env.warehouse, data_dir=env.data_dir)
         values[dep.name] = manager.load(upstream, keys, con) if keys else None
     return values

@@ -26,6 +26,7 @@ from assetflow.store.codec import (
     select_list,
     utc,
 )
+from assetflow.store.observations import AS_MATERIALIZATIONS
 
 __all__ = [
     "LineageWalk",
@@ -212,10 +213,13 @@ class LineageWalk:
 
 # One hop of the walk for a whole frontier: each lineage row that links a frontier id to a
 # materialization still stored, as (upstream id, reader id, the other end's record).
+# What lineage links: materializations, and the observations of sources they read.
+_MADE_OR_OBSERVED = f"(SELECT * FROM materializations UNION ALL {AS_MATERIALIZATIONS})"
+
 _HOP_SQL = {
     "upstream": f"""
         SELECT l.upstream_materialization_id, l.materialization_id, {_M_COLUMNS}
-        FROM lineage l JOIN materializations m ON m.id = l.upstream_materialization_id
+        FROM lineage l JOIN {_MADE_OR_OBSERVED} m ON m.id = l.upstream_materialization_id
         WHERE l.materialization_id IN (SELECT UNNEST(?::BIGINT[]))
         """,
     "downstream": f"""
@@ -240,7 +244,7 @@ def lineage_walk(
     of the lineage, never on how many materializations it holds.
     """
     row = connection.execute(
-        f"SELECT {_M_COLUMNS} FROM partition_status s JOIN materializations m "
+        f"SELECT {_M_COLUMNS} FROM partition_status s JOIN {_MADE_OR_OBSERVED} m "
         "ON m.id = s.last_success_id WHERE s.asset = ? AND s.partition = ?",
         [asset, partition],
     ).fetchone()

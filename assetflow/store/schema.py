@@ -246,6 +246,13 @@ def _v6_verifications(connection: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def _v7_observations(connection: duckdb.DuckDBPyConnection) -> None:
+    """Source observations, append-only (see assetflow.store.observations)."""
+    from assetflow.store.observations import CREATE_TABLE
+
+    connection.execute(CREATE_TABLE)
+
+
 # Append only: migration N (1-based) turns a version N-1 file into version N. Never edit one
 # that has shipped; add the next.
 MIGRATIONS: tuple[Migration, ...] = (
@@ -255,6 +262,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _v4_schedules_and_alerts,
     _v5_checks,
     _v6_verifications,
+    _v7_observations,
 )
 
 

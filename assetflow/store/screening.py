@@ -31,7 +31,7 @@ keys AS (SELECT UNNEST($key_groups) AS grp, UNNEST($keys) AS key)
 SELECT a.asset, count(*), max(s.last_success_at),
     list(s.partition) FILTER (
         WHERE s.last_success_id IS NULL
-           OR s.last_attempt_status = 'failed'
+           OR s.last_attempt_status IN ('failed', 'absent')
            OR s.inputs_changed
            OR s.last_success_code_version IS DISTINCT FROM a.code
            OR s.last_success_inputs_version IS DISTINCT FROM a.inputs_version

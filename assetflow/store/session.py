@@ -121,6 +121,12 @@ class StoreSession:
             finally:
                 del _shared_readers()[key]
 
+    @property
+    def in_reading_session(self) -> bool:
+        """Whether this thread reads this file through a :meth:`reading_session` now (it
+        cannot write meanwhile: DuckDB refuses a read-write open next to a read-only one)."""
+        return str(self.path) in _shared_readers()
+
     @contextmanager
     def _reading(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-only connection; an empty in-memory history when there is no file yet."""

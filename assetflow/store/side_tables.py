@@ -3,7 +3,7 @@ incidents, check results. Thin methods over the modules that hold their SQL."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -23,6 +23,7 @@ from assetflow.store import backfills as _backfills
 from assetflow.store import checks as _checks
 from assetflow.store import history, liveness
 from assetflow.store import leases as _leases
+from assetflow.store import observations as _observations
 from assetflow.store import ticks as _ticks
 from assetflow.store.codec import utc
 from assetflow.store.session import StoreSession
@@ -34,6 +35,53 @@ Node = tuple[str, str]
 
 class SideTables(StoreSession):
     """Leases, backfills, schedule ticks, alerts and check results of one state file."""
+
+    # --- source observations (see assetflow.store.observations) ------------------------------
+
+    def record_observations(
+        self, found: Sequence[_observations.ObservationRow]
+    ) -> list[_observations.ObservationRow]:
+        """Append those of ``found`` that change what history knows (a new version, a
+        partition that came or went, or one never observed); returns them.
+
+        Read first, written only when something changed: observing is part of every
+        ``status``, which must not queue behind runs for the file when nothing is new.
+        """
+        sources = sorted({row.source for row in found})
+
+        def changes(known: Mapping[Node, str | None]) -> list[_observations.ObservationRow]:
+            return [
+                row
+                for row in found
+                if (row.source, row.partition) not in known
+                or known[(row.source, row.partition)] != row.data_version
+            ]
+
+        with self._reading() as connection:
+            changed = changes(_observations.current(connection, sources))
+        if not changed or self.in_reading_session:
+            # Inside a reading session (a screen's one read) nothing can be written: the
+            # change is recorded by the next observation outside one (screens observe first).
+            return []
+        with self._writing() as connection:
+            changed = changes(_observations.current(connection, sources))
+            _observations.insert(connection, changed)
+        return changed
+
+    def observed_versions(self, sources: Sequence[str]) -> dict[Node, str | None]:
+        """The version each observed partition of ``sources`` has (``None``: absent)."""
+        with self._reading() as connection:
+            return _observations.current(connection, sources)
+
+    def last_observations(
+        self, sources: Sequence[str]
+    ) -> Mapping[Node, tuple[datetime, str | None, str | None]]:
+        """When each partition of ``sources`` was last seen change, its version and files."""
+        with self._reading() as connection:
+            try:
+                return _observations.latest(connection, sources)
+            except duckdb.CatalogException:  # a file from before schema 7, read-only
+                return {}
 
     # --- leases (see assetflow.store.leases) ---------------------------------------------------
 

@@ -66,11 +66,17 @@ FROM (
 )
 """
 
+# Source observations (see store.observations) count as attempts of the source partition:
+# present ones as successes, absent ones with status 'absent'.
 _HISTORY_ATTEMPTS = """
 WITH attempts AS (
-    SELECT id, asset, partition, status, ended_at, code_version, data_version, error,
-           true AS whole, inputs_version, false AS inputs_changed
-    FROM materializations WHERE status IN ('success', 'failed') {where}
+    SELECT * FROM (
+        SELECT id, asset, partition, status, ended_at, code_version, data_version, error,
+               true AS whole, inputs_version, false AS inputs_changed
+        FROM materializations WHERE status IN ('success', 'failed')
+        UNION ALL
+        {observations}
+    ) WHERE true {where}
 )
 """
 
@@ -81,7 +87,7 @@ WITH keys AS (SELECT DISTINCT asset, partition FROM {batch} WHERE status <> 'ski
 attempts AS (
     SELECT id, asset, partition, status, ended_at, code_version, data_version, error,
            true AS whole, inputs_version, false AS inputs_changed
-    FROM {batch} WHERE status IN ('success', 'failed')
+    FROM {batch} WHERE status IN ('success', 'failed', 'absent')
     UNION ALL
     SELECT last_success_id, asset, partition, 'success', last_success_at,
            last_success_code_version, last_success_data_version, NULL, true,
@@ -98,7 +104,9 @@ attempts AS (
 
 def history_status_sql(where: str = "") -> str:
     """A query of partition_status rows recomputed from history; ``where`` ANDs a filter."""
-    return _HISTORY_ATTEMPTS.format(where=where) + _LATEST_SQL
+    from assetflow.store.observations import HISTORY_ATTEMPTS
+
+    return _HISTORY_ATTEMPTS.format(where=where, observations=HISTORY_ATTEMPTS) + _LATEST_SQL
 
 
 def update_status(connection: duckdb.DuckDBPyConnection, batch: str) -> None:
@@ -242,11 +250,12 @@ def build_snapshot(
                 inputs=inputs.get(row.last_success_id, ()),
             )
         # The last attempt is never older than the last success, so a failed last attempt
-        # is a failure after it.
+        # is a failure after it (and an absent source partition went after it was there).
         failed = row.last_attempt_status == StepStatus.FAILED
         snapshot[(row.asset, row.partition)] = PartitionState(
             last_success=last_success,
             latest_failed=failed,
             latest_error=row.last_error if failed else None,
+            absent=row.last_attempt_status == "absent",
         )
     return snapshot

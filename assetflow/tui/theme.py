@@ -10,6 +10,7 @@ STYLES = {
     "fresh": "green",
     "stale": "yellow",
     "missing": "grey62",
+    "waiting": "blue",
     "failed": "bold red",
     "overdue": "bold red",
     "running": "bold cyan",

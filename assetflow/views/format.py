@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from assetflow.records import PartitionStatus
 
 # Most urgent first: the order the Assets screen sorts by and the "worst" status of an asset.
-ATTENTION = ("failed", "overdue", "running", "stale", "missing", "fresh")
+ATTENTION = ("failed", "overdue", "running", "stale", "missing", "waiting", "fresh")
 
 # One glyph per status, so that the grid still reads without colour (NO_COLOR).
 GLYPHS = {
@@ -16,6 +16,7 @@ GLYPHS = {
     PartitionStatus.MISSING.value: "░",
     PartitionStatus.FAILED.value: "✗",
     PartitionStatus.RUNNING.value: "▸",
+    PartitionStatus.WAITING.value: "·",
 }
 
 

@@ -26,25 +26,20 @@ CATEGORIES = "['coffee', 'tea', 'mugs', 'grinders', 'gift cards']"
 
 
 @asset(group="crm", tags={"domain": "crm"}, owners=["crm@example.com"])
-def customers(context: Context):
-    """Every customer of the shop: id, name, email, country, segment and signup date."""
+def customers(context: Context, customer_export):
+    """Every customer of the shop: id, name, email, country, segment and signup date.
+
+    Read from the CRM's nightly export (the source ``customer_export``, a CSV file in
+    examples/shop/landing/): edit that file and ``assetflow status`` shows this asset stale
+    with ``source_changed``.
+    """
     return context.warehouse.sql(
-        f"""
-        select
-            id as customer_id,
-            (['Ada', 'Ben', 'Chloé', 'Dmitri', 'Eun-ji', 'Farah', 'Gustav', 'Hana', 'Ivo',
-              'Jun'])[1 + (hash(id, 'first') % 10)::int]
-              || ' ' ||
-            (['Kim', 'Lee', 'Müller', 'Novak', 'Okafor', 'Park', 'Rossi', 'Silva', 'Tanaka',
-              'Weber'])[1 + (hash(id, 'last') % 10)::int] as name,
-            'customer' || id || '@example.com' as email,
-            (['DE', 'FR', 'KR', 'US', 'US', 'GB', 'NL', 'JP'])[1 + (hash(id, 'country') % 8)::int]
-                as country,
-            (['consumer', 'consumer', 'consumer', 'business'])[1 + (hash(id, 'segment') % 4)::int]
-                as segment,
-            date '2023-01-01' + (hash(id, 'signup') % 540)::int as signed_up_on
-        from range(1, {CUSTOMER_COUNT} + 1) t(id)
         """
+        select customer_id::bigint as customer_id, name, email, country, segment,
+               signed_up_on::date as signed_up_on
+        from read_csv($path, header = true, all_varchar = true)
+        """,
+        params={"path": str(customer_export)},
     )
 
 
