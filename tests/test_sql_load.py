@@ -253,6 +253,15 @@ def test_ref_is_a_synonym_of_the_name(tmp_path: Path) -> None:
     assert "assets.r: unknown table 'ordrs'" in message and "did you mean: orders" in message
 
 
+@pytest.mark.parametrize(
+    "template", ["{{ source('raw', 'payments') }}", "{{ start | date }}", "{% if x %}t{% endif %}"]
+)
+def test_other_template_syntax_fails_the_load(tmp_path: Path, template: str) -> None:
+    message = refusal(tmp_path, toml_project({"r": f"select * from orders, {template}"}))
+    assert message.startswith("assets.toml: assets.r.sql: unsupported template syntax"), message
+    assert "{{ ref('NAME') }}" in message
+
+
 def test_ref_and_the_name_have_the_same_code_version() -> None:
     from assetflow.versions import sql_code_version
 
