@@ -187,7 +187,7 @@ def test_names_in_strings_comments_other_catalogs_and_schemas_are_not_dependenci
     select * from orders join customers on true
     """
     assert sql_dependencies(recursive, assets, "warehouse") == ["customers"]
-    # Unparsable SQL names nothing here (running it reports the syntax error).
+    # Unparsable SQL names nothing here (the loader refuses it: see test_sql_load.py).
     assert sql_dependencies("selec * from orders", assets, "warehouse") == []
 
 
