@@ -77,7 +77,8 @@ class Made:
 def made_by(statement: str) -> tuple[str, ...] | str | None:
     """The table (its lowercased parts) or the catalog (its name) ``statement`` makes, if any."""
     data = statement.encode()
-    starts = [start for start, _ in duckdb.tokenize(statement)]
+    tokens = duckdb.tokenize(statement)
+    starts = [start for start, kind in tokens if kind != duckdb.token_type.comment]
     words = [word_at(data, start) for start in starts]
     if words[:1] == ["create"]:
         index = _skip(words, 1, {"or", "replace", "temp", "temporary", "persistent"})

@@ -208,7 +208,8 @@ def test_tables_the_sql_makes_are_known_and_what_they_read_are_dependencies(
 ) -> None:
     readers = {
         "by_temp_table": (
-            "create temp table t as select * from orders where true;\nselect * from t"
+            "select 1; -- first\n/* then */ create -- a\n temp table t as select * from orders;\n"
+            "select * from t"
         ),
         "by_view": (
             "create or replace temp view v as (select * from warehouse.main.region_summary);\n"
