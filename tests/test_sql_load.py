@@ -371,6 +371,7 @@ WRAPPERS = [
     "select * from range(2) r join {ref} t on true",
     "select (select count(*) from {ref}) as n",
     "create temp table tmp as select * from {ref};\nselect * from tmp",
+    "-- first\ncreate temp table tmp (i int);\ninsert into tmp select 1 from {ref};\ntable tmp",
 ]
 
 
