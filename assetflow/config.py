@@ -31,6 +31,7 @@ from assetflow.config_fields import (
     Cron,
     Duration,
     EnvName,
+    ExternalTable,
     Located,
     ModuleName,
     Problems,
@@ -67,6 +68,8 @@ class ProjectSection(Section):
     name: Text
     modules: list[ModuleName] = []
     timezone: Timezone = "UTC"
+    # Tables other systems make, which every SQL asset may read (never dependencies).
+    external: list[ExternalTable] = []
 
 
 class StorageSection(Section):
@@ -142,6 +145,7 @@ class AssetSection(Section):
     freshness: FreshnessSpec | None = None
     automation: Literal["eager"] | None = None
     checks: list[Text] | None = None
+    external: list[ExternalTable] | None = None
 
     @field_validator("deps", mode="plain")
     @classmethod
@@ -177,6 +181,9 @@ class AssetSection(Section):
             problems.append((("partitions",), f"{only} {why}"))
         if self.sql is None and self.deps is not None:
             problems.append((("deps",), f"{only} dependencies are declared in @asset"))
+        if self.sql is None and self.external is not None:
+            why = "it names the tables its SQL reads that no asset makes"
+            problems.append((("external",), f"only allowed on a SQL asset (with sql = ...): {why}"))
         raise_any(problems)
         return self
 

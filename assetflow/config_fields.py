@@ -28,6 +28,7 @@ from pydantic import (
 
 from assetflow.durations import parse_duration
 from assetflow.errors import did_you_mean
+from assetflow.sql_names import split_table_name
 
 Loc = tuple[str | int, ...]
 Problems = list[tuple[Loc, str]]
@@ -180,6 +181,15 @@ Timezone = Annotated[str, AfterValidator(validate_timezone)]
 Cron = Annotated[str, AfterValidator(validate_cron)]
 Duration = Annotated[timedelta, BeforeValidator(duration_value)]
 DateText = Annotated[str, BeforeValidator(date_text), rule(str.strip, "must not be empty")]
+# A table another system makes, as SQL names it: `legacy_rates`, `raw.payments`, `"raw"."Pay"`.
+ExternalTable = Annotated[
+    str,
+    rule(
+        split_table_name,
+        "invalid table name {value!r} (expected one to three dot-separated names, like "
+        "'legacy_rates' or 'raw.payments')",
+    ),
+]
 
 
 class Section(BaseModel):

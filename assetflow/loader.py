@@ -29,7 +29,9 @@ from assetflow.checks import CheckDef, builtin_check_name, check_def_of, parse_b
 from assetflow.config import AssetSection, ProjectConfig, SourceSection
 from assetflow.errors import AssetflowError, DefinitionError, GraphError, ProjectLoadError
 from assetflow.partitions_spec import mapping_from_spec, partitions_from_spec
-from assetflow.sql_names import catalog_of, parse_cache, sql_dependencies
+from assetflow.sql_names import catalog_of
+from assetflow.sql_reads import checked_reads, external_names, parse_cache
+from assetflow.sql_template import PLACEHOLDER_NAMES, unsupported_templates
 from assetflow.versions import sql_template_variables, version_cache
 
 
@@ -249,17 +251,24 @@ def _common_options(name: str, section: AssetSection) -> dict[str, Any]:
     return options
 
 
-SQL_PLACEHOLDERS = ("partition_key", "start", "end")
+SQL_PLACEHOLDERS = PLACEHOLDER_NAMES
 
 
 def _sql_asset(name: str, section: AssetSection) -> AssetDef:
     assert section.sql is not None
     unknown = [v for v in sql_template_variables(section.sql) if v not in SQL_PLACEHOLDERS]
+    available = ", ".join("{{ " + p + " }}" for p in SQL_PLACEHOLDERS)
     if unknown:
         raise DefinitionError(
             f"assets.toml: assets.{name}.sql: unknown placeholder "
             + ", ".join("{{ " + v + " }}" for v in unknown)
-            + f" (available: {', '.join('{{ ' + p + ' }}' for p in SQL_PLACEHOLDERS)})"
+            + f" (available: {available})"
+        )
+    unsupported = unsupported_templates(section.sql)
+    if unsupported:
+        raise DefinitionError(
+            f"assets.toml: assets.{name}.sql: unsupported template syntax {unsupported[0]!r} "
+            f"(only {available} and {{{{ ref('NAME') }}}} are replaced)"
         )
     options = _common_options(name, section)
     options["tags"] = dict(section.tags or {})
@@ -284,14 +293,27 @@ def _sql_asset(name: str, section: AssetSection) -> AssetDef:
 
 
 def _sql_table_deps(assets: dict[str, AssetDef], config: ProjectConfig) -> dict[str, list[str]]:
-    """For each SQL asset, the assets whose tables its query reads (DuckDB's parser finds them)."""
+    """For each SQL asset, the definitions its query reads (DuckDB's parser finds them).
+
+    Refuses SQL that does not parse and tables that are neither a definition, nor made by the
+    SQL, nor DuckDB's own, nor declared ``external`` (:mod:`assetflow.sql_reads`).
+    """
     catalog = catalog_of(config.warehouse_path)
+    file = config.path.name
+    shared = config.project.external
+    project_external = external_names(f"{file}: project.external", shared, assets, catalog)
+    found: dict[str, list[str]] = {}
     with parse_cache(config.state_path.parent / "sql_names.json"):
-        return {
-            name: sql_dependencies(definition.sql, assets, catalog)
-            for name, definition in assets.items()
-            if definition.sql is not None
-        }
+        for name, definition in assets.items():
+            if definition.sql is None:
+                continue
+            section = config.assets.get(name)
+            own = list(section.external or []) if section is not None else []
+            where = f"{file}: assets.{name}"
+            external = external_names(f"{where}.external", own, assets, catalog)
+            external = {**project_external, **external}
+            found[name] = checked_reads(file, name, definition.sql, assets, catalog, external)
+    return found
 
 
 def _add_sql_table_deps(definition: AssetDef, referenced: list[str]) -> AssetDef:

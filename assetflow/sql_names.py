@@ -3,37 +3,35 @@
 SQL may name the table the duckdb IO manager writes for asset ``orders`` as ``orders``,
 ``"orders"``, ``ORDERS``, ``main.orders``, ``warehouse.orders`` or ``warehouse.main.orders``
 (``warehouse`` being the warehouse's catalog: its file name up to the first dot), in any quoting
-and case, with whitespace or comments around the dots, in CTEs, subqueries, joins and
-``IN (...)``. A CTE of the same name hides the table from unqualified names in its scope, and
-names in string literals or comments are not names at all. A text scanner gets some of that
+and case, with whitespace or comments around the dots, in CTEs, subqueries, joins, set operations
+and ``IN (...)``. A CTE of the same name hides the table from unqualified names in its scope, a
+table the SQL made itself earlier (``CREATE TEMP TABLE t AS ...; SELECT * FROM t``) is its own,
+and names in string literals or comments are not names at all. A text scanner gets some of that
 wrong, so this asks DuckDB: ``json_serialize_sql`` returns the parsed statements, with every
-base-table reference and its position in the text.
+base-table reference and its position in the text, or the syntax error and where it is.
 
-The loader turns the names into dependencies (:func:`sql_dependencies`), and
-:func:`assetflow.io.sql.run_sql_asset` uses the positions to point catalog-qualified names at
-the TEMP views holding the mapped partitions (an unqualified or ``main.`` name finds the TEMP
-view by itself; a catalog-qualified one would reach past it to the whole table).
+The loader turns the names into dependencies and refuses unknown ones
+(:mod:`assetflow.sql_reads`), and :func:`assetflow.io.sql.run_sql_asset` uses the positions to
+point catalog-qualified names at the TEMP views holding the mapped partitions (an unqualified or
+``main.`` name finds the TEMP view by itself; a catalog-qualified one would reach past it to the
+whole table).
 
 Importing DuckDB and opening a parser costs a project load about half a second, so this module
 imports it only to parse, and the loader keeps what it parsed in a small file next to the state
-(:func:`parse_cache`): a project whose SQL did not change loads without DuckDB.
+(:func:`assetflow.sql_reads.parse_cache`): a project whose SQL did not change loads without
+DuckDB.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
 import re
 import threading
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-from assetflow.cache_files import write_atomically
 
 if TYPE_CHECKING:
     import duckdb
@@ -91,8 +89,39 @@ def catalog_of(path: str | Path) -> str:
     return f"{name}_db" if name in ("main", "temp") else name
 
 
+_WRITTEN_PART = re.compile(r'\s*(?:"((?:[^"]|"")+)"|([^."\s]+))\s*')
+
+
+def split_table_name(text: str) -> tuple[str, ...] | None:
+    """The parts of a table name written in SQL (``raw.payments``, ``"raw"."Payments"``): one to
+    three, quoted or not; ``None`` if ``text`` is not such a name."""
+    parts: list[str] = []
+    position = 0
+    while True:
+        match = _WRITTEN_PART.match(text, position)
+        if match is None or len(parts) == 3:
+            return None
+        quoted, bare = match.groups()
+        parts.append(bare if quoted is None else quoted.replace('""', '"'))
+        position = match.end()
+        if position == len(text):
+            return tuple(parts)
+        if text[position] != ".":
+            return None
+        position += 1
+
+
 _PARSER_LOCK = threading.Lock()
 _PARSER: list[duckdb.DuckDBPyConnection] = []
+
+
+def _parser() -> duckdb.DuckDBPyConnection:
+    """The in-memory connection that parses (call with ``_PARSER_LOCK`` held)."""
+    import duckdb
+
+    if not _PARSER:
+        _PARSER.append(duckdb.connect(":memory:"))
+    return _PARSER[0]
 
 
 def _serialize(text: str) -> dict[str, Any]:
@@ -100,14 +129,26 @@ def _serialize(text: str) -> dict[str, Any]:
     import duckdb
 
     with _PARSER_LOCK:
-        if not _PARSER:
-            _PARSER.append(duckdb.connect(":memory:"))
         try:
-            rows = _PARSER[0].execute("SELECT json_serialize_sql($1::VARCHAR)", [text]).fetchall()
+            rows = _parser().execute("SELECT json_serialize_sql($1::VARCHAR)", [text]).fetchall()
         except duckdb.Error as error:  # the parse itself is reported as JSON; this is a fault
             return {"error": True, "error_type": type(error).__name__}
     tree: dict[str, Any] = json.loads(rows[0][0])
     return tree
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """What DuckDB's parser read in one SQL text.
+
+    ``names`` are the table references of :func:`table_names` and the long column references;
+    ``error`` is the parser's message if the text does not parse (``error_at`` its UTF-8 byte
+    offset, when DuckDB gives one).
+    """
+
+    names: tuple[TableName, ...] = ()
+    error: str | None = None
+    error_at: int | None = None
 
 
 def table_names(text: str) -> tuple[TableName, ...] | None:
@@ -116,54 +157,117 @@ def table_names(text: str) -> tuple[TableName, ...] | None:
     return None if names is None else tuple(name for name in names if not name.column)
 
 
-@lru_cache(maxsize=4096)
 def references(text: str) -> tuple[TableName, ...] | None:
-    """The table references of :func:`table_names` and the long column references.
+    """The names of :func:`parse_sql`, or ``None`` if ``text`` does not parse."""
+    parsed = parse_sql(text)
+    return None if parsed.error is not None else parsed.names
 
-    DuckDB serializes only SELECT statements. SQL with others is taken statement by statement:
-    one DuckDB parses but cannot serialize (``PIVOT ... IN (...)``) is read as the subquery of
-    a ``SELECT``; one that is no query (``SET``), or more than one (a ``PIVOT`` without ``IN``,
-    which first looks up its columns), names no table here.
+
+@lru_cache(maxsize=4096)
+def parse_sql(text: str) -> Parsed:
+    """The table and long column references in ``text``, or DuckDB's syntax error.
+
+    DuckDB serializes only SELECT statements. SQL with others is taken statement by statement
+    (:mod:`assetflow.sql_statements`): the query a statement holds (``CREATE TABLE t AS
+    query``, ``INSERT INTO t query``, a ``PIVOT ... IN (...)``) is read as the subquery of a
+    ``SELECT``, and a name of a table or catalog an earlier statement made (``CREATE``,
+    ``ATTACH``) is the SQL's own, not a reference. A statement without a query (``SET``) names
+    no table here.
     """
-    found: list[TableName] = []
     tree = _serialize(text)
     if not tree.get("error"):
+        found: list[TableName] = []
         _collect(tree.get("statements", []), frozenset(), found)
-        return tuple(found)
-    if tree.get("error_type") != "not implemented":
-        return None
+        return Parsed(tuple(found))
+    if tree.get("error_type") == "parser":
+        return _failure(tree)
+    # Not SELECTs only (or a fault of the serializer): statement by statement, which reports a
+    # syntax error DuckDB's statement splitter finds.
     import duckdb
+
+    from assetflow.sql_statements import Made, made_by, query_starts
 
     with _PARSER_LOCK:
         try:
-            statements = [statement.query for statement in _PARSER[0].extract_statements(text)]
-        except duckdb.Error:
-            return None
+            statements = [statement.query for statement in _parser().extract_statements(text)]
+        except duckdb.Error as error:
+            return Parsed((), str(error).split("\n")[0].removeprefix("Parser Error: "))
+    made = Made()
+    names: list[TableName] = []
     position = 0
     for statement in statements:
         at = text.find(statement, position)
         if at < 0:  # pragma: no cover - DuckDB gives each statement's own text
-            return None
+            return Parsed((), "DuckDB could not split it into statements")
         position = at + len(statement)
         offset = len(text[:at].encode())
-        tree = _serialize(statement)
-        if tree.get("error"):
-            prefix = "SELECT * FROM (\n"
-            tree = _serialize(prefix + statement.rstrip().rstrip(";") + "\n)")
-            offset -= len(prefix.encode())
-        if tree.get("error"):
-            continue
-        names: list[TableName] = []
-        _collect(tree.get("statements", []), frozenset(), names)
-        found += [
-            TableName(
-                name.parts,
-                None if name.location is None else name.location + offset,
-                name.column,
-            )
-            for name in names
-        ]
-    return tuple(found)
+        for name in _statement_names(statement, query_starts(statement)):
+            if name.column or not made.makes(name.parts):
+                location = None if name.location is None else name.location + offset
+                names.append(TableName(name.parts, location, name.column))
+        made.add(made_by(statement))
+    return Parsed(tuple(names))
+
+
+def _failure(tree: dict[str, Any]) -> Parsed:
+    message = tree.get("error_message") or "syntax error"
+    position = str(tree.get("position", ""))
+    return Parsed((), str(message), int(position) if position.isdigit() else None)
+
+
+_WRAP = "SELECT * FROM (\n"
+
+
+def _statement_names(statement: str, starts: list[int]) -> list[TableName]:
+    """The names in one statement, its own offsets; its query read as a subquery if need be.
+
+    ``starts`` are the byte offsets where its query may begin, in order; the first that reads
+    to the end of the statement as a subquery is its query.
+    """
+    tree = _serialize(statement)
+    shift = 0
+    if tree.get("error"):
+        data = statement.encode()
+        for start in starts:
+            body = data[start:].decode().rstrip().rstrip(";")
+            tree = _serialize(_WRAP + body + "\n)")
+            if not tree.get("error"):
+                shift = start - len(_WRAP.encode())
+                break
+        else:
+            return []
+    found: list[TableName] = []
+    _collect(tree.get("statements", []), frozenset(), found)
+    return [
+        TableName(n.parts, None if n.location is None else n.location + shift, n.column)
+        for n in found
+    ]
+
+
+@lru_cache(maxsize=1)
+def _system_views() -> frozenset[tuple[str, str]]:
+    """``(schema, name)`` of the views DuckDB's ``system`` catalog has in every database."""
+    query = "SELECT schema_name, view_name FROM duckdb_views() WHERE internal"
+    with _PARSER_LOCK:
+        rows = _parser().execute(query).fetchall()
+    return frozenset((str(schema).lower(), str(name).lower()) for schema, name in rows)
+
+
+def is_system_name(parts: tuple[str, ...]) -> bool:
+    """Whether ``parts`` name one of DuckDB's own catalog views, found as DuckDB finds them.
+
+    ``information_schema.tables``, ``pg_catalog.pg_class`` or ``pg_class``, ``duckdb_tables``,
+    ``system.main.sqlite_master``: the ``system`` catalog's ``main`` and ``pg_catalog``
+    schemas are on the search path, ``information_schema`` must be named.
+    """
+    views = _system_views()
+    *qualifiers, table = (part.lower() for part in parts)
+    if qualifiers[:1] == ["system"]:
+        qualifiers = qualifiers[1:] or ["main"]
+        return len(qualifiers) == 1 and (qualifiers[0], table) in views
+    if not qualifiers:
+        return ("main", table) in views or ("pg_catalog", table) in views
+    return len(qualifiers) == 1 and (qualifiers[0], table) in views
 
 
 def _collect(node: object, ctes: frozenset[str], found: list[TableName]) -> None:
@@ -202,7 +306,7 @@ def _collect(node: object, ctes: frozenset[str], found: list[TableName]) -> None
             _collect(value, ctes, found)
 
 
-def _name_at(data: bytes, start: int, count: int) -> tuple[int, tuple[str, ...]] | None:
+def name_at(data: bytes, start: int, count: int) -> tuple[int, tuple[str, ...]] | None:
     """The end and parts of a ``count``-part name starting at byte ``start``, if one does."""
     parts: list[str] = []
     position = start
@@ -221,6 +325,12 @@ def _name_at(data: bytes, start: int, count: int) -> tuple[int, tuple[str, ...]]
         parts.append(text.replace(b'""', b'"').decode("utf-8", "replace"))
         position = match.end()
     return position, tuple(parts)
+
+
+def word_at(data: bytes, start: int) -> str:
+    """The lowercased unquoted word starting at byte ``start`` of ``data``, or ``""``."""
+    match = _BARE.match(data, start)
+    return match.group().decode("utf-8", "replace").lower() if match else ""
 
 
 def _same(a: Iterable[str], b: Iterable[str]) -> bool:
@@ -245,7 +355,7 @@ def name_spans(text: str, names: Iterable[TableName]) -> list[Span] | None:
             key = tuple(part.lower() for part in name.parts)
             unplaced[key] = unplaced.get(key, 0) + 1
             continue
-        found = _name_at(data, name.location, len(name.parts))
+        found = name_at(data, name.location, len(name.parts))
         if found is None or not _same(found[1], name.parts):
             return None
         spans.append((name.location, found[0], found[1]))
@@ -255,7 +365,7 @@ def name_spans(text: str, names: Iterable[TableName]) -> list[Span] | None:
     for key, count in unplaced.items():
         candidates = []
         for start, _ in duckdb.tokenize(text):
-            found = _name_at(data, start, len(key))
+            found = name_at(data, start, len(key))
             if start not in taken and found is not None and _same(found[1], key):
                 candidates.append((start, found[0], found[1]))
         if len(candidates) != count:
@@ -274,86 +384,3 @@ def replace_spans(text: str, replacements: Iterable[tuple[int, int, str]]) -> st
         position = end
     pieces.append(data[position:])
     return b"".join(pieces).decode()
-
-
-# -- dependencies, with the parses of earlier loads -------------------------------------------
-
-_PLACEHOLDER = re.compile(r"\{\{.*?\}\}", re.DOTALL)
-
-
-class _ParseCache:
-    """Table-name parts per SQL text (by digest), kept between loads while active."""
-
-    def __init__(self) -> None:
-        self.entries: dict[str, list[list[str]] | None] = {}
-        self.used: set[str] = set()
-        self.dirty = False
-        self.active = False
-
-
-_CACHE = _ParseCache()
-
-
-def _cache_format() -> str:
-    # Another DuckDB may parse differently: its version is part of the format.
-    try:
-        version = metadata.version("duckdb")
-    except metadata.PackageNotFoundError:  # pragma: no cover - duckdb is a dependency
-        version = "?"
-    return f"assetflow-sql-names-1-duckdb-{version}"
-
-
-@contextlib.contextmanager
-def parse_cache(path: Path) -> Iterator[None]:
-    """Use (and afterwards update) the parse cache in ``path`` while loading.
-
-    A missing, unreadable or foreign file is an empty cache; the file is written only into an
-    existing folder, keeps only the queries of this load, and a failed write is skipped.
-    """
-    form = _cache_format()
-    try:
-        document = json.loads(path.read_text())
-        entries = document["queries"] if document.get("format") == form else {}
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        entries = {}
-    _CACHE.entries = entries if isinstance(entries, dict) else {}
-    _CACHE.used, _CACHE.dirty, _CACHE.active = set(), False, True
-    try:
-        yield
-    finally:
-        _CACHE.active = False
-        if _CACHE.dirty or set(_CACHE.entries) - _CACHE.used:
-            kept = {key: _CACHE.entries[key] for key in _CACHE.used if key in _CACHE.entries}
-            write_atomically(path, json.dumps({"format": form, "queries": kept}))
-
-
-def _table_parts(text: str) -> list[list[str]] | None:
-    """The parts of every table name in ``text`` (``None`` if unparsable), cached if active."""
-    key = hashlib.sha256(text.encode()).hexdigest()[:32]
-    if _CACHE.active and key in _CACHE.entries:
-        entry = _CACHE.entries[key]
-        if entry is None or all(
-            isinstance(parts, list) and all(isinstance(p, str) for p in parts) for parts in entry
-        ):
-            _CACHE.used.add(key)
-            return entry
-    names = table_names(text)
-    found = None if names is None else [list(name.parts) for name in names]
-    if _CACHE.active:
-        _CACHE.entries[key] = found
-        _CACHE.used.add(key)
-        _CACHE.dirty = True
-    return found
-
-
-def sql_dependencies(sql: str, assets: Collection[str], catalog: str) -> list[str]:
-    """The assets among ``assets`` whose tables ``sql`` reads, in their declared spelling.
-
-    ``catalog`` is the warehouse's catalog name (:func:`catalog_of`). Placeholders are read as
-    ``NULL`` (the run binds them as parameters; either way they are values, not names). SQL
-    that DuckDB cannot parse reads nothing here; running it reports the syntax error.
-    """
-    parts = _table_parts(_PLACEHOLDER.sub("NULL", sql))
-    by_lower = {asset.lower(): asset for asset in assets}
-    found = {by_lower.get(TableName(tuple(p), None).table_in(catalog) or "") for p in parts or []}
-    return sorted(asset for asset in found if asset is not None)

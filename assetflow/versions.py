@@ -4,7 +4,7 @@ A Python asset's code version hashes its syntax tree with the docstring and deco
 so a change in comments, formatting or the docstring is not a code change, while any change to
 the statements is. A SQL asset's code version hashes its normalized text: comments dropped,
 whitespace collapsed, unquoted words lowercased (DuckDB identifiers and keywords are
-case-insensitive), quoted strings kept as written.
+case-insensitive), quoted strings kept as written, and ``{{ ref('x') }}`` read as ``x``.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from assetflow.cache_files import write_atomically
+from assetflow.sql_template import without_refs
 
 VERSION_LENGTH = 12
 
@@ -222,8 +223,8 @@ def normalize_sql(sql: str) -> str:
 
 
 def sql_code_version(sql: str) -> str:
-    """A hash of the normalized SQL text."""
-    return _digest(normalize_sql(sql))
+    """A hash of the normalized SQL text; ``{{ ref('x') }}`` counts as ``x``, its synonym."""
+    return _digest(normalize_sql(without_refs(sql)))
 
 
 _TEMPLATE_VARIABLE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")

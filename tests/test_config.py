@@ -271,9 +271,8 @@ def test_unknown_top_level_key(tmp_path: Path) -> None:
 
 def test_unknown_project_key_lists_the_allowed_ones(tmp_path: Path) -> None:
     message = error(tmp_path, '[project]\nname = "shop"\nnmae = "x"\n')
-    assert "assets.toml: project.nmae: unknown key (expected one of: name, modules, timezone)" in (
-        message
-    )
+    expected = "expected one of: name, modules, timezone, external"
+    assert f"assets.toml: project.nmae: unknown key ({expected})" in message
 
 
 def test_unknown_nested_key(tmp_path: Path) -> None:

@@ -67,6 +67,7 @@ def test_sql_deps_are_found_from_from_and_join(make_project: ProjectFactory) -> 
             , page_views v                                  -- a warehouse table, not an asset
             where o.order_date = {{ partition_key }}
             """,
+            'external = ["page_views"]\n',
         ),
     )
     assert sorted(project.asset("report").dep_names) == ["customers", "orders", "products"]
@@ -87,6 +88,7 @@ def test_cte_names_are_not_deps_even_when_they_shadow_an_asset(
                  recent as (select * from orders where true)
             select * from recent join customers using (customer_id)
             """,
+            'external = ["raw_customers"]\n',
         ),
     )
     assert project.asset("report").dep_names == ("orders",)

@@ -24,7 +24,8 @@ from assetflow.assets import AssetDef, build_sql_asset
 from assetflow.io import DuckDBIOManager, Warehouse
 from assetflow.io.sql import run_sql_asset
 from assetflow.partitions import DailyPartitions
-from assetflow.sql_names import TableName, catalog_of, name_spans, sql_dependencies
+from assetflow.sql_names import TableName, catalog_of, name_spans
+from assetflow.sql_reads import sql_dependencies
 
 DAYS = DailyPartitions(start="2024-01-01", end="2024-01-04")
 JAN_2 = (datetime(2024, 1, 2, tzinfo=UTC), datetime(2024, 1, 3, tzinfo=UTC))
@@ -186,7 +187,7 @@ def test_names_in_strings_comments_other_catalogs_and_schemas_are_not_dependenci
     select * from orders join customers on true
     """
     assert sql_dependencies(recursive, assets, "warehouse") == ["customers"]
-    # Unparsable SQL names nothing here (running it reports the syntax error).
+    # Unparsable SQL names nothing here (the loader refuses it: see test_sql_load.py).
     assert sql_dependencies("selec * from orders", assets, "warehouse") == []
 
 

@@ -8,7 +8,7 @@ seeing the whole table. A name that spells out the warehouse's catalog (``wareho
 (``temp.main.orders``) first. :mod:`assetflow.sql_names` finds the names with DuckDB's parser,
 and turns the same names into an asset's dependencies, so what the loader finds is what the run
 restricts. ``{{ partition_key }}``, ``{{ start }}`` and ``{{ end }}`` become bound parameters
-(``$partition_key`` ...), never text spliced into the SQL.
+(``$partition_key`` ...), never text spliced into the SQL; ``{{ ref('x') }}`` is the name ``x``.
 
 DuckDB relations are lazy SQL text, read again on every use, and the views are dropped before
 this returns; so the result is materialized first, and the relation returned reads those rows.
@@ -45,6 +45,7 @@ _TOKEN = re.compile(
   | (?P<string>'(?:[^']|'')*')
   | (?P<identifier>"(?:[^"]|"")*")
   | (?P<placeholder>\{\{\s*(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*\}\})
+  | (?P<ref>\{\{\s*ref\s*\(\s*(?P<quote>['"])(?P<ref_name>[^'"\n]+)(?P=quote)\s*\)\s*\}\})
   | (?P<template>\{\{|\{%)
   | (?P<other>[^'"{/-]+|.)
     """,
@@ -56,8 +57,10 @@ _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 def render_sql(sql: str, asset_name: str) -> tuple[str, list[str]]:
     """The SQL with each placeholder turned into a typed parameter, and the names used.
 
-    Placeholders inside comments are ignored. One inside a string literal would not be bound,
-    so that is an OutputError, as is an unknown placeholder or other template syntax.
+    ``{{ ref('x') }}`` becomes the quoted name ``"x"``, which finds the TEMP view of the mapped
+    partitions like ``x`` does. Placeholders inside comments are ignored. One inside a string
+    literal would not be bound, so that is an OutputError, as is an unknown placeholder or other
+    template syntax.
     """
     parts: list[str] = []
     used: dict[str, None] = {}
@@ -72,6 +75,8 @@ def render_sql(sql: str, asset_name: str) -> tuple[str, list[str]]:
                 continue
             used.setdefault(name, None)
             text = f"CAST(${name} AS {PLACEHOLDERS[name]})"
+        elif kind == "ref":
+            text = quote_identifier(match.group("ref_name"))
         elif kind == "string":
             quoted = [name for name in _PLACEHOLDER.findall(text) if name in PLACEHOLDERS]
             if quoted:
@@ -83,7 +88,7 @@ def render_sql(sql: str, asset_name: str) -> tuple[str, list[str]]:
             raise OutputError(
                 f"asset '{asset_name}': unsupported template syntax {text!r} in the SQL; only "
                 + ", ".join(f"{{{{ {name} }}}}" for name in PLACEHOLDERS)
-                + " are replaced"
+                + " and {{ ref('NAME') }} are replaced"
             )
         parts.append(text)
     if unknown:
