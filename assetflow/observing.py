@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from assetflow.errors import StateError
 from assetflow.graph import AssetGraph
 from assetflow.planner.keys import ExistingKeys
 from assetflow.records import new_id, utcnow
@@ -79,9 +80,15 @@ def observe_sources(
     now: datetime | None = None,
     sources: Collection[str] | None = None,
     partitions: Sequence[tuple[str, str]] | None = None,
+    strict: bool = True,
 ) -> Observed:
     """Observe every existing partition of ``sources`` (all sources for ``None``), or just
-    ``partitions``, and record the changes; returns what was seen."""
+    ``partitions``, and record the changes; returns what was seen.
+
+    Not ``strict`` (the observation a status or plan makes first): a state file that cannot
+    be written (read-only, disk full) is logged and the changes go unrecorded, so looking at a
+    project never fails for it; ``assetflow observe`` is strict and fails.
+    """
     moment = now or utcnow()
     names = sources_read_by(graph, None) if sources is None else sorted(sources)
     if not names:
@@ -99,7 +106,13 @@ def observe_sources(
     # even when the caller's clock stands still (a scheduler's injected clock, a status "as of").
     recorded = utcnow()
     rows = [_row(graph, o, recorded, root) for o in seen if o.error is None]
-    changed = {(r.source, r.partition) for r in store.record_observations(rows)}
+    try:
+        changed = {(r.source, r.partition) for r in store.record_observations(rows)}
+    except StateError as exc:
+        if strict:
+            raise
+        _LOG.warning("source observations not recorded: %s", exc)
+        changed = set()
     return Observed(tuple(seen), tuple(o for o in seen if (o.source, o.partition) in changed))
 
 

@@ -93,7 +93,7 @@ def observe_for(project: Project, assets: Iterable[str] | None, moment: datetime
     graph = project.graph
     sources = sources_read_by(graph, assets)
     if sources:
-        observe_sources(graph, store_of(project), project.root, moment, sources)
+        observe_sources(graph, store_of(project), project.root, moment, sources, strict=False)
 
 
 def damaged_of(project: Project) -> dict[Node, tuple[ReasonKind, str]]:

@@ -316,3 +316,32 @@ def test_a_state_folder_that_cannot_be_written(tmp_path: Path) -> None:
         assert line.startswith(f"error: cannot write the state file {disk / 'state.duckdb'}")
         assert f"make {disk} writable" in line
         subprocess.run(["mount", "-o", "remount,rw", str(disk)], check=True)
+
+
+def test_a_status_that_cannot_record_an_observation_still_answers(tmp_path: Path) -> None:
+    # Observing sources writes what changed; a state file that cannot grow (disk full) must
+    # not make looking at the project fail: the change goes unrecorded, with a warning.
+    root = write_project(
+        tmp_path / "project",
+        '[project]\nname = "t"\nmodules = []\n\n[sources.feed]\npath = "feed.csv"\n\n'
+        '[assets.copy]\nsql = "select * from feed"\n',
+    )
+    (root / "feed.csv").write_text("a\n1\n")
+    code, _, err = run_cli(["materialize", "copy"], root)
+    assert code == 0, err
+    (root / "feed.csv").write_text("a\n1\n2\n")
+    completed = subprocess.run(
+        [sys.executable, "-m", "assetflow", "status", "--json"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=60,
+        check=False,
+        preexec_fn=lambda: _limited_file_size(0),
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "source observations not recorded" in completed.stderr
+    assert "Traceback" not in completed.stderr
+    code, out, err = run_cli(["status", "--json", "--partitions", "copy"], root)
+    assert code == 0 and '"source_changed"' in out, err  # recorded once the disk has room
