@@ -173,7 +173,8 @@ def source_paths(definition: AssetDef, key: str, root: Path) -> tuple[Path, ...]
     relative = spec.path.format_map(_Fields(_fields(definition.partitions, key)))
     pattern = root / relative
     if _GLOB_CHARS & set(relative):
-        return tuple(sorted(Path(p) for p in glob.glob(str(pattern), recursive=True)))
+        matches = (Path(p) for p in glob.glob(str(pattern), recursive=True))
+        return tuple(sorted(path for path in matches if path.is_file()))
     return (pattern,) if pattern.is_file() else ()
 
 
@@ -231,7 +232,7 @@ def observe(definition: AssetDef, key: str, root: Path) -> Observation:
         return Observation(definition.name, key, _file_version(paths, spec.version, root), paths)
     except FileNotFoundError:  # vanished between the listing and the stat: not there
         return Observation(definition.name, key, None)
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # sys.exit() in a source function is its failure
         from assetflow.store.text import describe_exception
 
         return Observation(definition.name, key, None, error=describe_exception(exc))

@@ -388,3 +388,28 @@ def test_globs_multi_partition_paths_and_several_files_per_step(
     # A file added to a day's folder is a change of that day: the month reads it again.
     (root / "in" / "2024-01-02" / "y.csv").write_text("v\n4\n")
     assert statuses(project, "monthly")[("monthly", "2024-01")] == ("stale", ["source_changed"])
+
+
+def test_hostile_sources_fail_their_observation_only(
+    make_project: ProjectFactory, clean_imports: None
+) -> None:
+    root = make_project(
+        PROJECT_HEADER + '\n[sources.dirs]\npath = "in/*"\n',
+        pipeline="""
+        import sys
+        from assetflow import source
+
+        @source
+        def quits():
+            sys.exit(0)
+
+        @source
+        def weird():
+            return b"\\x00\\xff"
+        """,
+    )
+    (root / "in" / "folder").mkdir(parents=True)  # a folder matching the glob is no file
+    observed = {o.source: o for o in Project.load(root).observe().observations}
+    assert observed["quits"].error == "SystemExit: 0" and not observed["quits"].present
+    assert observed["weird"].data_version == "00ff"
+    assert not observed["dirs"].present
