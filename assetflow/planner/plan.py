@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from assetflow.graph import AssetGraph
+from assetflow.planner.cutoff import cutoff_reads
 from assetflow.planner.status import Node, Reason, StatusEvaluator, node_name
 from assetflow.records import PartitionStatus, ReasonKind
 
@@ -60,6 +61,11 @@ class Plan:
     # The id of each step's last success in the history the plan was made from (None: it had
     # none). A run skips a step whose partition another run made since (see runner.leases).
     seen: Mapping[Node, int | None] | None = None
+    # Early cutoff (see planner.cutoff): for each step planned only because of upstream
+    # changes, the upstream partitions its last success read and their data versions; a run
+    # skips such a step when it would read exactly that again. None or empty: no cutoff
+    # (--force, or a plan made by hand).
+    read: Mapping[Node, Mapping[Node, str | None]] | None = None
 
     def __len__(self) -> int:
         return len(self.steps)
@@ -163,6 +169,7 @@ def build_plan(
         force=force,
         estimates=dict(estimates or {}),
         seen=seen,
+        read={} if force else cutoff_reads(chosen, evaluator.snapshot),
     )
 
 
