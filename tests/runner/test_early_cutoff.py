@@ -36,10 +36,11 @@ from pathlib import Path
 import pytest
 from helpers import PROJECT_HEADER, REPO_ROOT, ProjectFactory, cli_env, run_cli
 from planner_sim import History
+from rich.console import Console
 
 from assetflow import DailyPartitions, Project, operations
 from assetflow.assets import AssetDef, AssetDep
-from assetflow.cli.progress import LineProgress, summary_counts
+from assetflow.cli.progress import LineProgress, LiveProgress, summary_counts
 from assetflow.graph import AssetGraph
 from assetflow.planner.cutoff import (
     UNCHANGED_INPUTS,
@@ -173,6 +174,12 @@ def test_the_summary_counts_cut_off_steps_as_unchanged_inputs() -> None:
         "skipped a[1]  unchanged inputs  [1/3]",
         "run r1 success: 2 skipped (unchanged inputs), 1 success",
     ]
+    # On a terminal: counted apart from the skips that are not a normal outcome.
+    live = LiveProgress(console=Console(file=io.StringIO(), width=200))
+    for step in mixed.steps:
+        live.step_finished(step)
+    assert (live.done, live.unchanged, live.skipped) == (1, 1, 1)
+    assert "done [green]1[/]  unchanged [green]1[/]  failed [red]0[/]  skipped" in live._line()
 
 
 # -- real projects -------------------------------------------------------------------------------
