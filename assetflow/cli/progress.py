@@ -7,6 +7,7 @@ import threading
 import time
 from typing import IO, Any
 
+from assetflow.planner.cutoff import UNCHANGED_INPUTS
 from assetflow.planner.plan import Plan, PlanStep
 from assetflow.records import StepStatus
 from assetflow.runner.results import RunResult, StepResult
@@ -63,8 +64,20 @@ class LineProgress:
             self._write(
                 f"{'skipped':<8}{steps}  {CANCELLED_REASON}  [{self.finished}/{self.total}]"
             )
-        counts = ", ".join(f"{n} {status}" for status, n in sorted(result.counts.items()))
-        self._write(f"run {result.run_id} {result.status.value}: {counts or 'nothing to do'}")
+        self._write(f"run {result.run_id} {result.status.value}: {summary_counts(result)}")
+
+
+def summary_counts(result: RunResult) -> str:
+    """``33 skipped (unchanged inputs), 31 success``: the steps per status, saying how many of
+    the skipped ones early cutoff skipped (a normal outcome, not a failure upstream)."""
+    cut = sum(1 for step in result.steps if step.reason == UNCHANGED_INPUTS)
+    parts = []
+    for status, n in sorted(result.counts.items()):
+        text = f"{n} {status}"
+        if status == StepStatus.SKIPPED.value and cut:
+            text += f" ({'' if cut == n else f'{cut} '}{UNCHANGED_INPUTS})"
+        parts.append(text)
+    return ", ".join(parts) or "nothing to do"
 
 
 def _cancelling(running: int) -> str:
@@ -86,6 +99,7 @@ class LiveProgress:
         self._lock = threading.Lock()
         self.total = 0
         self.done = self.failed = self.skipped = self.running = 0
+        self.unchanged = 0  # steps early cutoff skipped: not run, and fresh
         self.started = time.monotonic()
         self._live: Any = None
         self.run_id = ""
@@ -102,13 +116,15 @@ class LiveProgress:
         return elapsed / finished * left if finished else None
 
     def _line(self) -> str:
-        finished = self.done + self.failed + self.skipped
+        finished = self.done + self.unchanged + self.failed + self.skipped
         remaining = self.total - finished - self.running
         elapsed = time.monotonic() - self.started
         seconds = self._eta(finished, remaining + self.running, elapsed)
         eta = f"  ETA {seconds:.0f}s" if seconds is not None and remaining + self.running else ""
+        unchanged = f"unchanged [green]{self.unchanged}[/]  " if self.unchanged else ""
         return (
-            f"[bold]{self.run_id}[/]  done [green]{self.done}[/]  failed [red]{self.failed}[/]  "
+            f"[bold]{self.run_id}[/]  done [green]{self.done}[/]  {unchanged}"
+            f"failed [red]{self.failed}[/]  "
             f"skipped [yellow]{self.skipped}[/]  running {self.running}  remaining {remaining}"
             f"  ({elapsed:.1f}s){eta}"
         )
@@ -137,6 +153,8 @@ class LiveProgress:
                 self.failed += 1
                 self.running -= 1
                 self.console.print(f"[red]FAILED[/] {result.name}: {result.error}")
+            elif result.reason == UNCHANGED_INPUTS:
+                self.unchanged += 1
             else:
                 self.skipped += 1
             self._refresh()
@@ -152,9 +170,8 @@ class LiveProgress:
         if self._live is not None:
             self._live.stop()
         colour = "green" if result.status.value == "success" else "red"
-        counts = ", ".join(f"{n} {status}" for status, n in sorted(result.counts.items()))
         self.console.print(
-            f"run {result.run_id} [{colour}]{result.status.value}[/]: {counts or 'nothing to do'}"
+            f"run {result.run_id} [{colour}]{result.status.value}[/]: {summary_counts(result)}"
             f" in {time.monotonic() - self.started:.1f}s"
         )
 

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from assetflow.graph import AssetGraph
+from assetflow.planner.cutoff import cutoff_reads
 from assetflow.planner.status import Node, Reason, StatusEvaluator, node_name
 from assetflow.records import PartitionStatus, ReasonKind
 
@@ -63,6 +64,11 @@ class Plan:
     # Partitions the plan would make but cannot yet: a source partition they read is not
     # there (status ``waiting``); not steps, never attempted.
     waiting: tuple[PlanStep, ...] = ()
+    # Early cutoff (see planner.cutoff): for each step planned only because of upstream
+    # changes, the upstream partitions its last success read and their data versions; a run
+    # skips such a step when it would read exactly that again. None or empty: no cutoff
+    # (--force, or a plan made by hand).
+    read: Mapping[Node, Mapping[Node, str | None]] | None = None
 
     def __len__(self) -> int:
         return len(self.steps)
@@ -192,6 +198,7 @@ def build_plan(
                 waiting.items(), key=lambda item: (evaluator.existing.order(*item[0]), item[0])
             )
         ),
+        read={} if force else cutoff_reads(chosen, evaluator.snapshot),
     )
 
 

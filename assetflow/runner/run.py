@@ -8,11 +8,12 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from assetflow.errors import RunCancelled
+from assetflow.planner.cutoff import UNCHANGED_INPUTS, unchanged
 from assetflow.planner.plan import Plan, PlanStep
 from assetflow.records import MaterializationRecord, RunStatus, StepStatus, new_id, utcnow
 from assetflow.runner.leases import POLL_S, Freed, LeaseKeeper
 from assetflow.runner.results import NullObserver, RunObserver, RunResult, StepResult
-from assetflow.runner.step import StepEnvironment, run_step
+from assetflow.runner.step import StepEnvironment, reads_now, run_step
 
 Node = tuple[str, str]
 
@@ -31,7 +32,9 @@ class PlanRunner:
 
     A step starts once every step it depends on succeeded and its pool has room; a failed step
     marks everything downstream of it ``skipped``; with ``fail_fast`` no new step starts after
-    the first failure. Each step's records go to the environment's recorder as they happen.
+    the first failure. A step the plan may cut off (``Plan.read``) whose inputs came out of
+    the run unchanged is skipped (``unchanged inputs``) and its children go on as after a
+    success. Each step's records go to the environment's recorder as they happen.
     """
 
     def __init__(
@@ -49,6 +52,7 @@ class PlanRunner:
         self.leases = leases
         self._results: dict[Node, StepResult] = {}
         self._lock = threading.Lock()
+        self._checked: set[Node] = set()  # ready steps already compared for early cutoff
 
     def run(self) -> RunResult:
         """Run every step; returns the result, or raises RunCancelled once ``env.cancel`` is set
@@ -76,11 +80,14 @@ class PlanRunner:
                 if leases is not None and leases.held:
                     elsewhere.update({f.node: f for f in leases.poll() if f.by is not None})
                 # Until none is left: skipping one may make its children ready, and those may
-                # have been made elsewhere too.
-                while made := [n for n in ready if n in elsewhere]:
-                    for node in made:
+                # have been made elsewhere too, or read nothing new either.
+                while settled := [n for n in ready if n in elsewhere or self._cut_off(n)]:
+                    for node in settled:
                         ready.remove(node)
-                        self._done_elsewhere(steps[node], elsewhere[node])
+                        if node in elsewhere:
+                            self._done_elsewhere(steps[node], elsewhere[node])
+                        else:
+                            self._skip(steps[node], UNCHANGED_INPUTS)
                         self._release_children(node, children, waiting, ready, order)
                 self.env.warehouse.hand_over_if_idle()
                 recording = self.env.recorder.fault is None  # else records cannot land
@@ -167,6 +174,21 @@ class PlanRunner:
         assert freed.materialization_id is not None
         self.env.latest.set(step.node, freed.materialization_id, freed.data_version)
         self._skip(step, f"materialized by run {freed.by}")
+
+    def _cut_off(self, node: Node) -> bool:
+        """Early cutoff (see planner.cutoff): whether a ready step reads exactly what its last
+        success read, so that running it would make the same data again. Compared once, when
+        this run holds the partition (another run making it meanwhile is waited for)."""
+        read = (self.plan.read or {}).get(node)
+        if read is None or node in self._checked:
+            return False
+        if self.leases is not None and self.leases.blocked(node):
+            return False
+        self._checked.add(node)
+        now = {
+            up: None if latest is None else latest[1] for up, latest in reads_now(self.env, *node)
+        }
+        return unchanged(read, now)
 
     def _next_startable(
         self,

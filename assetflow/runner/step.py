@@ -293,25 +293,33 @@ def _unknown_version(
     return f"m{materialization_id:x}"
 
 
+def reads_now(
+    env: StepEnvironment, asset: str, partition: str
+) -> list[tuple[Node, tuple[int, str | None] | None]]:
+    """Every existing upstream partition a partition reads, with its latest success in this
+    run's view (None: never materialized): what its step would read if it started now."""
+    mapped = env.graph.upstream_partitions(asset, partition, env.existing.now)
+    return [
+        ((dep, key), env.latest.get((dep, key)))
+        for dep, keys in mapped.items()
+        for key in env.existing.filter(dep, keys)
+    ]
+
+
 def _lineage(
     env: StepEnvironment, definition: AssetDef, partition: str, materialization_id: int
 ) -> list[LineageRecord]:
     """Every existing upstream partition this partition reads, with its current version."""
-    records = []
-    mapped = env.graph.upstream_partitions(definition.name, partition, env.existing.now)
-    for dep, keys in mapped.items():
-        for key in env.existing.filter(dep, keys):
-            latest = env.latest.get((dep, key))
-            records.append(
-                LineageRecord(
-                    materialization_id=materialization_id,
-                    upstream_asset=dep,
-                    upstream_partition=key,
-                    upstream_materialization_id=latest[0] if latest else None,
-                    upstream_data_version=latest[1] if latest else None,
-                )
-            )
-    return records
+    return [
+        LineageRecord(
+            materialization_id=materialization_id,
+            upstream_asset=dep,
+            upstream_partition=key,
+            upstream_materialization_id=latest[0] if latest else None,
+            upstream_data_version=latest[1] if latest else None,
+        )
+        for (dep, key), latest in reads_now(env, definition.name, partition)
+    ]
 
 
 def _inputs(
