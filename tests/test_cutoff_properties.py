@@ -13,8 +13,8 @@ Then one plan is run twice from the same history, in two copies of the project: 
 cutoff, and with every planned step run (``Plan.read`` None). Afterwards every partition has
 the same status, reasons, data version and code version in both (evaluated from every
 partition's history, and screened as ``status`` does); the cut-off run ran a subset of the
-steps, and every step it did not run was skipped as ``unchanged inputs`` and was a cutoff
-candidate of the plan.
+steps, every step it did not run was skipped as ``unchanged inputs`` and was a cutoff candidate
+of the plan, and every candidate it ran read something else than its last success had read.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from assetflow.config import load_config
 from assetflow.graph import AssetGraph
 from assetflow.planner.cutoff import UNCHANGED_INPUTS
 from assetflow.planner.plan import Plan
-from assetflow.planner.status import StatusEvaluator
+from assetflow.planner.status import StatusEvaluator, node_name
 from assetflow.records import RunStatus, StepStatus
 from assetflow.runner.results import RunResult
 from assetflow.store import StateStore
@@ -229,6 +229,14 @@ def test_cutoff_ends_as_running_every_planned_step(
         assert set(skipped) == planned - ran
         assert set(skipped.values()) <= {UNCHANGED_INPUTS}
         assert set(skipped) <= set(plan.read or {})
+        # ... and no more than it must: a candidate that ran read something else than its last
+        # success had read.
+        after = StateStore(project.config.state_path).snapshot(project.graph.assets)
+        for node in ran & set(plan.read or {}):
+            success = after[node].last_success
+            assert success is not None
+            read = {(i.asset, i.partition): i.data_version for i in success.inputs}
+            assert read != (plan.read or {})[node], f"{node_name(node)} ran on unchanged inputs"
         event(f"cut off: {'none' if not skipped else 'all' if not ran else 'some'}")
         event(f"planned: {'none' if not planned else 'some'}")
         assert outcome(project, now) == outcome(other, now)

@@ -108,7 +108,9 @@ def test_deleted_rows_and_a_removed_file_are_exactly_what_is_missing(project: Pa
     }
     code, out, err = run_cli(["materialize", "*"], project)
     assert code == 0, err
-    assert "3 success" in out.splitlines()[-1]
+    # orders[2024-01-03] comes back with the same rows: totals[2024-01-03], which only read
+    # it, is cut off (its data is there); totals[2024-01-05] is made again.
+    assert out.splitlines()[-1].endswith(": 1 skipped (unchanged inputs), 2 success")
     assert _not_fresh(_statuses(project)) == {}
 
 
