@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from assetflow.assets import AssetDef, AssetDep, FreshnessPolicy, RetryPolicy, asset
-from assetflow.checks import CheckResult, check
-from assetflow.context import Context, Output
+from assetflow.definitions.assets import AssetDef, AssetDep, FreshnessPolicy, RetryPolicy, asset
+from assetflow.definitions.checks import CheckResult, check
+from assetflow.definitions.context import Context, Output
+from assetflow.definitions.sources import source
 from assetflow.errors import (
     AssetflowError,
     ConfigError,
@@ -21,7 +22,7 @@ from assetflow.errors import (
     ProjectLoadError,
     SelectionError,
 )
-from assetflow.mappings import (
+from assetflow.mappings.core import (
     AllPartitionsMapping,
     IdentityMapping,
     LastPartitionMapping,
@@ -30,7 +31,7 @@ from assetflow.mappings import (
     StaticMapping,
     TimeWindowMapping,
 )
-from assetflow.partitions import (
+from assetflow.partitions.core import (
     DailyPartitions,
     HourlyPartitions,
     MonthlyPartitions,
@@ -39,11 +40,10 @@ from assetflow.partitions import (
     StaticPartitions,
     WeeklyPartitions,
 )
-from assetflow.sources import source
 
 if TYPE_CHECKING:
-    from assetflow.graph import AssetGraph
-    from assetflow.project import Project
+    from assetflow.application.project import Project
+    from assetflow.graph.asset_graph import AssetGraph
 
 __version__ = "0.1.0"
 
@@ -88,11 +88,11 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     # Project and AssetGraph pull in pydantic and networkx: load them on first use only.
     if name == "Project":
-        from assetflow.project import Project
+        from assetflow.application.project import Project
 
         return Project
     if name == "AssetGraph":
-        from assetflow.graph import AssetGraph
+        from assetflow.graph.asset_graph import AssetGraph
 
         return AssetGraph
     raise AttributeError(f"module 'assetflow' has no attribute {name!r}")

@@ -20,8 +20,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from assetflow.assets import AssetDef
-from assetflow.graph import AssetGraph
+from assetflow.definitions.assets import AssetDef
+from assetflow.graph.asset_graph import AssetGraph
 from assetflow.planner.keys import ExistingKeys
 from assetflow.planner.plan import Plan, build_plan
 from assetflow.planner.status import StatusEvaluator, StatusResult

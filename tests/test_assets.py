@@ -16,7 +16,7 @@ from assetflow import (
     TimeWindowMapping,
     asset,
 )
-from assetflow.assets import asset_def_of
+from assetflow.definitions.assets import asset_def_of
 
 
 def test_bare_decorator_keeps_the_function_callable() -> None:

@@ -359,7 +359,7 @@ def test_bad_usage_is_exit_2(make_project: ProjectFactory, cli_in_process: CliRu
 
 
 def load_error(root: Path) -> AssetflowError:
-    from assetflow.project import Project
+    from assetflow.application.project import Project
 
     with pytest.raises(AssetflowError) as caught:
         Project.load(root)

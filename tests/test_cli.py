@@ -455,8 +455,8 @@ def end_(start):
 def test_mermaid_node_ids_avoid_the_end_keyword(make_project: ProjectFactory) -> None:
     """'end' is a valid asset name but a Mermaid keyword: lowercase "end" breaks a flowchart
     (mermaid.js.org/syntax/flowchart), so it must not be used as a node id."""
+    from assetflow.application.project import Project
     from assetflow.cli.render import render_graph
-    from assetflow.project import Project
 
     project = Project.load(make_project(pipeline=MERMAID_KEYWORDS.replace("def end_", "def x")))
     nodes, edges = parse_mermaid(render_graph(project.graph, project.select(), "mermaid"))
@@ -467,8 +467,8 @@ def test_mermaid_node_ids_avoid_the_end_keyword(make_project: ProjectFactory) ->
 
 @pytest.mark.usefixtures("clean_imports")
 def test_mermaid_node_ids_are_unique(make_project: ProjectFactory) -> None:
+    from assetflow.application.project import Project
     from assetflow.cli.render import render_graph
-    from assetflow.project import Project
 
     project = Project.load(make_project(pipeline=MERMAID_KEYWORDS))
     text = render_graph(project.graph, project.select(), "mermaid")

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from assetflow.config import (
+from assetflow.config.models import (
     CONFIG_FILENAME,
     PAGERDUTY_EVENTS_URL,
     AssetSection,
@@ -20,8 +20,8 @@ from assetflow.config import (
     find_config,
     load_config,
 )
+from assetflow.config.partition_specs import MappingSpec, TimeWindowMappingSpec
 from assetflow.errors import ConfigError
-from assetflow.partitions_spec import MappingSpec, TimeWindowMappingSpec
 
 # The whole TOML block of SPEC section 3, verbatim.
 SPEC_EXAMPLE = '''
@@ -526,9 +526,9 @@ KEY_TEXT = st.one_of(
 def test_a_static_key_is_refused_alike_in_python_and_toml_and_an_accepted_one_round_trips(
     key: str,
 ) -> None:
-    from assetflow.config import parse_config
+    from assetflow.config.models import parse_config
     from assetflow.errors import DefinitionError
-    from assetflow.partitions import MultiPartitions, StaticPartitions
+    from assetflow.partitions.core import MultiPartitions, StaticPartitions
 
     assume(key != "x")  # a repeated key is another error
     data = {

@@ -34,10 +34,11 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from test_planner_properties import SETTINGS, START, graphs
 
-from assetflow import Project, operations
-from assetflow.assets import AssetDef
-from assetflow.config import load_config
-from assetflow.graph import AssetGraph
+from assetflow import Project
+from assetflow.application import operations
+from assetflow.config.models import load_config
+from assetflow.definitions.assets import AssetDef
+from assetflow.graph.asset_graph import AssetGraph
 from assetflow.planner.cutoff import UNCHANGED_INPUTS
 from assetflow.planner.plan import Plan
 from assetflow.planner.status import StatusEvaluator, node_name

@@ -22,7 +22,7 @@ from helpers import run_cli, write_project
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assetflow.project import Project
+from assetflow.application.project import Project
 
 PIPELINE = """
 import pyarrow as pa

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from assetflow.durations import format_duration, parse_duration
+from assetflow.definitions.durations import format_duration, parse_duration
 
 
 @pytest.mark.parametrize(

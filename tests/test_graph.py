@@ -15,9 +15,9 @@ from assetflow import (
     StaticPartitions,
     TimeWindowMapping,
 )
-from assetflow.assets import AssetDef, AssetDep
-from assetflow.checks import CheckDef
-from assetflow.graph import AssetGraph
+from assetflow.definitions.assets import AssetDef, AssetDep
+from assetflow.definitions.checks import CheckDef
+from assetflow.graph.asset_graph import AssetGraph
 
 NOW = datetime(2024, 3, 1, 12, tzinfo=UTC)
 DAYS = DailyPartitions(start="2024-01-01")

@@ -9,8 +9,8 @@ import duckdb
 import pyarrow as pa  # type: ignore[import-untyped]
 import pytest
 
-from assetflow.assets import AssetDef
-from assetflow.context import Output
+from assetflow.definitions.assets import AssetDef
+from assetflow.definitions.context import Output
 from assetflow.io import (
     PARTITION_COLUMN,
     DuckDBIOManager,
@@ -19,7 +19,7 @@ from assetflow.io import (
     Warehouse,
     fingerprint,
 )
-from assetflow.partitions import DailyPartitions
+from assetflow.partitions.core import DailyPartitions
 
 DAILY = DailyPartitions(start="2024-01-01", end="2025-01-01")
 ORDERS = AssetDef(name="orders", partitions=DAILY)

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from assetflow.assets import AssetDef
-from assetflow.context import Output
+from assetflow.definitions.assets import AssetDef
+from assetflow.definitions.context import Output
 from assetflow.io import (
     OutputError,
     ParquetIOManager,
@@ -23,7 +23,7 @@ from assetflow.io import (
     partition_file_name,
     partition_key_of,
 )
-from assetflow.partitions import HourlyPartitions
+from assetflow.partitions.core import HourlyPartitions
 
 HOURLY = HourlyPartitions(start="2024-01-01T00:00", end="2024-01-03T00:00")
 EVENTS = AssetDef(name="events", partitions=HOURLY, io="parquet")

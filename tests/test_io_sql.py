@@ -9,10 +9,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from assetflow.assets import AssetDef, build_sql_asset
+from assetflow.definitions.assets import AssetDef, build_sql_asset
 from assetflow.io import DuckDBIOManager, OutputError, Warehouse
 from assetflow.io.sql import render_sql, run_sql_asset
-from assetflow.partitions import DailyPartitions, StaticPartitions
+from assetflow.partitions.core import DailyPartitions, StaticPartitions
 
 DAILY = DailyPartitions(start="2024-01-01", end="2024-02-01")
 ORDERS = AssetDef(name="orders", partitions=DAILY)

@@ -10,8 +10,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from assetflow.assets import AssetDef
-from assetflow.context import Output
+from assetflow.definitions.assets import AssetDef
+from assetflow.definitions.context import Output
 from assetflow.io import (
     PARTITION_COLUMN,
     DuckDBIOManager,
@@ -23,7 +23,7 @@ from assetflow.io import (
     io_manager_for,
 )
 from assetflow.io.warehouse import TableLock
-from assetflow.partitions import DailyPartitions
+from assetflow.partitions.core import DailyPartitions
 
 ORDERS = AssetDef(name="orders", partitions=DailyPartitions(start="2024-01-01"))
 TOTALS = AssetDef(name="totals")

@@ -313,13 +313,13 @@ def test_two_projects_each_get_their_own_helper_modules(make_project: ProjectFac
 
 LOAD_AFTER_THE_EXAMPLE = """
 import sys
-import assetflow.assets
+import assetflow.definitions.assets
 from assetflow import Project
 
 Project.load(sys.argv[1])            # the example project, whose root holds assetflow itself
 second = Project.load(sys.argv[2])
 print(sorted(second.assets))
-print(sys.modules["assetflow.assets"] is assetflow.assets)
+print(sys.modules["assetflow.definitions.assets"] is assetflow.definitions.assets)
 """
 
 

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from assetflow.errors import DefinitionError, PartitionError
-from assetflow.mappings import (
+from assetflow.mappings.core import (
     AllPartitionsMapping,
     DimensionMapping,
     IdentityMapping,
@@ -21,7 +21,7 @@ from assetflow.mappings import (
     check_self_dependency,
     default_mapping,
 )
-from assetflow.partitions import (
+from assetflow.partitions.core import (
     UNPARTITIONED,
     DailyPartitions,
     HourlyPartitions,

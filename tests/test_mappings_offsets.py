@@ -14,8 +14,8 @@ from datetime import UTC, date, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assetflow.mappings import MultiMapping, TimeWindowMapping
-from assetflow.partitions import (
+from assetflow.mappings.core import MultiMapping, TimeWindowMapping
+from assetflow.partitions.core import (
     DailyPartitions,
     HourlyPartitions,
     MonthlyPartitions,
@@ -24,7 +24,7 @@ from assetflow.partitions import (
     TimeWindowPartitions,
     WeeklyPartitions,
 )
-from assetflow.partitions_time import as_utc
+from assetflow.partitions.windows import as_utc
 
 NOW = datetime(2024, 6, 15, 12, 30, tzinfo=UTC)
 TIMEZONES = ["UTC", "America/New_York", "Asia/Seoul", "Europe/London", "Asia/Kolkata"]

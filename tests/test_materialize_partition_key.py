@@ -28,9 +28,9 @@ from assetflow import (
     StaticMapping,
     StaticPartitions,
 )
-from assetflow.assets import AssetDef, AssetDep
+from assetflow.definitions.assets import AssetDef, AssetDep
 from assetflow.errors import PartitionError
-from assetflow.graph import AssetGraph
+from assetflow.graph.asset_graph import AssetGraph
 from assetflow.planner.targets import resolve_targets
 
 PIPELINE = """\

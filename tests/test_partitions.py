@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from assetflow.errors import DefinitionError, PartitionError
-from assetflow.partitions import (
+from assetflow.partitions.core import (
     UNPARTITIONED,
     UNPARTITIONED_KEY,
     DailyPartitions,

@@ -22,8 +22,8 @@ from assetflow import (
     MonthlyPartitions,
     TimeWindowMapping,
 )
-from assetflow.assets import AssetDef, AssetDep
-from assetflow.graph import AssetGraph
+from assetflow.definitions.assets import AssetDef, AssetDep
+from assetflow.graph.asset_graph import AssetGraph
 from assetflow.planner.explain import render_why, why
 from assetflow.planner.status import StatusEvaluator, node_name, short_version
 from assetflow.records import PartitionStatus, ReasonKind

@@ -23,9 +23,9 @@ from assetflow import (
     StaticPartitions,
     TimeWindowMapping,
 )
-from assetflow.assets import AssetDef, AssetDep
-from assetflow.graph import AssetGraph
-from assetflow.mappings import PartitionMapping
+from assetflow.definitions.assets import AssetDef, AssetDep
+from assetflow.graph.asset_graph import AssetGraph
+from assetflow.mappings.core import PartitionMapping
 from assetflow.planner.explain import render_why, why
 from assetflow.planner.plan import Plan
 from assetflow.planner.status import StatusResult, node_name, short_version

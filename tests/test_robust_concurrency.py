@@ -52,7 +52,8 @@ import duckdb
 import pytest
 from helpers import ProjectFactory, cli_env, run_cli
 
-from assetflow import Project, operations
+from assetflow import Project
+from assetflow.application import operations
 
 PIPELINE = """\
 import os

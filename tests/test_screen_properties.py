@@ -51,9 +51,9 @@ from assetflow import (
     StaticPartitions,
     TimeWindowMapping,
 )
-from assetflow.assets import AssetDef, AssetDep
-from assetflow.graph import AssetGraph
-from assetflow.operations import _screened, screen_candidates, screened_evaluator
+from assetflow.application.operations import _screened, screen_candidates, screened_evaluator
+from assetflow.definitions.assets import AssetDef, AssetDep
+from assetflow.graph.asset_graph import AssetGraph
 from assetflow.planner.status import StatusEvaluator, StatusResult, node_name
 from assetflow.records import PartitionState, PartitionStatus
 from assetflow.store import StateStore

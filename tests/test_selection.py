@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from assetflow import SelectionError
-from assetflow.assets import AssetDef, AssetDep
-from assetflow.graph import AssetGraph
-from assetflow.selection import parse_atom, select
+from assetflow.definitions.assets import AssetDef, AssetDep
+from assetflow.graph.asset_graph import AssetGraph
+from assetflow.graph.selection import parse_atom, select
 
 
 def a(name: str, *deps: str, **kw) -> AssetDef:

@@ -13,8 +13,8 @@ import duckdb
 import pytest
 from helpers import PROJECT_HEADER, ProjectFactory, run_cli
 
-from assetflow.operations import store_of
-from assetflow.project import Project
+from assetflow.application.operations import store_of
+from assetflow.application.project import Project
 from assetflow.records import PartitionStatus, ReasonKind
 
 DAYS = 'partitions = { daily = { start = "2024-01-01", end = "2024-01-05" } }'

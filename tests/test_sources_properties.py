@@ -27,9 +27,9 @@ from helpers import PROJECT_HEADER, write_project
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assetflow.operations import store_of
+from assetflow.application.operations import store_of
+from assetflow.application.project import Project
 from assetflow.planner.status import StatusEvaluator, StatusResult
-from assetflow.project import Project
 from assetflow.records import PartitionStatus, utcnow
 
 Node = tuple[str, str]

@@ -19,9 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assetflow import Project
-from assetflow.config import parse_config
+from assetflow.config.loading import load_definitions
+from assetflow.config.models import parse_config
 from assetflow.errors import AssetflowError, ConfigError, DefinitionError
-from assetflow.loader import load_definitions
 
 # -- projects declared in TOML only (no module to import: fast enough for hypothesis) ----------
 
@@ -264,7 +264,7 @@ def test_other_template_syntax_fails_the_load(tmp_path: Path, template: str) -> 
 
 
 def test_ref_and_the_name_have_the_same_code_version() -> None:
-    from assetflow.versions import sql_code_version
+    from assetflow.definitions.versions import sql_code_version
 
     plain = sql_code_version("select * from orders where k = {{ partition_key }}")
     for templated in (

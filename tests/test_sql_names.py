@@ -20,12 +20,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assetflow import Project
-from assetflow.assets import AssetDef, build_sql_asset
+from assetflow.definitions.assets import AssetDef, build_sql_asset
 from assetflow.io import DuckDBIOManager, Warehouse
 from assetflow.io.sql import run_sql_asset
-from assetflow.partitions import DailyPartitions
-from assetflow.sql_names import TableName, catalog_of, name_spans
-from assetflow.sql_reads import sql_dependencies
+from assetflow.partitions.core import DailyPartitions
+from assetflow.sql.names import TableName, catalog_of, name_spans
+from assetflow.sql.reads import sql_dependencies
 
 DAYS = DailyPartitions(start="2024-01-01", end="2024-01-04")
 JAN_2 = (datetime(2024, 1, 2, tzinfo=UTC), datetime(2024, 1, 3, tzinfo=UTC))

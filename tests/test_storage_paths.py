@@ -16,9 +16,9 @@ from helpers import PROJECT_HEADER, run_cli, write_project
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assetflow.config import load_config
+from assetflow.config.models import load_config
+from assetflow.config.storage_paths import same_place
 from assetflow.errors import ConfigError
-from assetflow.storage_paths import same_place
 
 PIPELINE = "from assetflow import asset\n\n@asset\ndef runs():\n    return None\n"
 

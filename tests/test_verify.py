@@ -18,8 +18,8 @@ from helpers import run_cli, write_project
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assetflow.project import Project
-from assetflow.verifying import verify
+from assetflow.application.project import Project
+from assetflow.application.verifying import verify
 
 PIPELINE = """
 import pyarrow as pa

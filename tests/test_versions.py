@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
-from assetflow.versions import (
+from assetflow.definitions.versions import (
     function_code_version,
     normalize_sql,
     sql_code_version,
@@ -99,7 +99,7 @@ def _load_versions(root, source: str) -> dict[str, str]:
 
     write_project(root, pipeline=source)
     script = (
-        "import json, sys; from assetflow.project import Project; "
+        "import json, sys; from assetflow.application.project import Project; "
         "print(json.dumps({n: d.code_version for n, d in "
         "Project.load(sys.argv[1]).graph.assets.items()}))"
     )

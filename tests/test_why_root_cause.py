@@ -19,8 +19,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from planner_sim import History, keep_data, new_data
 
-from assetflow.assets import AssetDef, AssetDep
-from assetflow.graph import AssetGraph
+from assetflow.definitions.assets import AssetDef, AssetDep
+from assetflow.graph.asset_graph import AssetGraph
 from assetflow.planner.explain import why
 from assetflow.records import ReasonKind
 

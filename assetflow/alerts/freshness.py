@@ -19,14 +19,14 @@ from typing import TYPE_CHECKING
 from assetflow.alerts.delivery import RetryPolicy
 from assetflow.alerts.dispatch import SentAlert, send
 from assetflow.alerts.events import AlertEvent, dedup_key, freshness_event, recovered_event
-from assetflow.partitions import TimeWindowPartitions
+from assetflow.partitions.core import TimeWindowPartitions
 from assetflow.planner.keys import ExistingKeys
 from assetflow.records import ReasonKind, utcnow
 from assetflow.store.alerts import IncidentRecord
 
 if TYPE_CHECKING:
+    from assetflow.application.project import Project
     from assetflow.planner.status import StatusResult
-    from assetflow.project import Project
 
 __all__ = ["FreshnessCheck", "Violation", "check_freshness", "freshness_violations"]
 
@@ -96,10 +96,9 @@ def run_freshness_check(
     policy: RetryPolicy | None = None,
 ) -> FreshnessCheck:
     """:func:`check_freshness`, reporting the violations and events as well."""
-    from assetflow.operations import store_of
 
     moment = now or utcnow()
-    store = store_of(project)
+    store = project.store
     is_open = store.open_incidents("freshness")
     watched = watched_nodes(project, moment)
     existing = ExistingKeys(project.graph, moment)
@@ -140,12 +139,11 @@ def run_freshness_check(
 
 
 def _evaluate(project: Project, nodes: list[Node], now: datetime) -> dict[Node, StatusResult]:
-    from assetflow.operations import evaluator
 
     if not nodes:
         return {}
     unique = list(dict.fromkeys(nodes))
-    return {result.node: result for result in evaluator(project, now, unique).evaluate(unique)}
+    return {result.node: result for result in project.evaluator(now, unique).evaluate(unique)}
 
 
 def _violation(result: StatusResult) -> Violation | None:

@@ -11,7 +11,7 @@ from assetflow.alerts.events import EventKind, failure_events, test_event
 from assetflow.records import RunStatus, utcnow
 
 if TYPE_CHECKING:
-    from assetflow.project import Project
+    from assetflow.application.project import Project
     from assetflow.runner.results import RunResult
 
 __all__ = ["notify_run", "send_test"]
@@ -24,7 +24,6 @@ def notify_run(
 ) -> list[SentAlert]:
     """Send ``failure`` alerts for a run with failed steps (one per failed asset) to the
     sinks listening for failures; nothing for any other run. Never raises."""
-    from assetflow.operations import store_of
 
     try:
         if not result.failed or result.status is RunStatus.CANCELLED:
@@ -32,7 +31,7 @@ def notify_run(
         alerts = project.config.alerts
         if not sinks_for(alerts, EventKind.FAILURE):
             return []
-        store = store_of(project)
+        store = project.store
         sent: list[SentAlert] = []
         for event in failure_events(project.name, result, utcnow()):
             sent.extend(send(alerts, store, event, policy=policy))
@@ -44,7 +43,6 @@ def notify_run(
 
 def send_test(project: Project, *, policy: RetryPolicy | None = None) -> list[SentAlert]:
     """Send a ``test`` event to every configured sink (whatever its ``on`` list says)."""
-    from assetflow.operations import store_of
 
     event = test_event(project.name, utcnow())
-    return send(project.config.alerts, store_of(project), event, policy=policy)
+    return send(project.config.alerts, project.store, event, policy=policy)

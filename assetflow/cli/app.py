@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 if TYPE_CHECKING:
-    from assetflow.project import Project
+    from assetflow.application.project import Project
 
 app = typer.Typer(
     name="assetflow",
@@ -72,7 +72,7 @@ def _global_options(
 
 
 def load_project(ctx: typer.Context, project: Path | None) -> Project:
-    from assetflow.project import Project
+    from assetflow.application.project import Project
 
     chosen = project if project is not None else (ctx.obj or {}).get("project")
     return Project.load(chosen)

@@ -1,5 +1,5 @@
 """``assetflow observe [SELECTION]``: look at sources and record what changed (see
-:mod:`assetflow.observing`)."""
+:mod:`assetflow.application.observing`)."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def observe_command(
 
 
 def _print(observed: object) -> None:
-    from assetflow.observing import Observed
+    from assetflow.application.observing import Observed
 
     assert isinstance(observed, Observed)
     if not observed.observations:

@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from assetflow.graph import AssetGraph
-from assetflow.partitions import PartitionsDefinition, TimeWindowPartitions
+from assetflow.graph.asset_graph import AssetGraph
+from assetflow.partitions.core import PartitionsDefinition, TimeWindowPartitions
 
 if TYPE_CHECKING:
     from assetflow.planner.plan import Plan, PlanStep

@@ -46,7 +46,7 @@ def _workers_in_range(value: int | None) -> int | None:
     """Refuse a --workers outside [1, MAX_WORKERS] with one line, like executor.workers."""
     if value is None:
         return None
-    from assetflow.config import MAX_WORKERS
+    from assetflow.config.models import MAX_WORKERS
     from assetflow.errors import RunError
 
     if not 1 <= value <= MAX_WORKERS:

@@ -6,7 +6,7 @@ import re
 from importlib import resources
 from pathlib import Path
 
-from assetflow.config import CONFIG_FILENAME
+from assetflow.config.models import CONFIG_FILENAME
 from assetflow.errors import ConfigError
 
 MODULE_FILENAME = "pipeline.py"

@@ -133,7 +133,7 @@ def schedules_command(
     debug: DebugOption = False,
 ) -> None:
     """List schedules with their last claimed tick and their next tick."""
-    from assetflow.operations import store_of
+    from assetflow.application.operations import store_of
     from assetflow.records import utcnow
     from assetflow.scheduling import next_tick
     from assetflow.store.ticks import TickRecord

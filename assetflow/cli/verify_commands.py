@@ -1,5 +1,5 @@
 """``assetflow verify [SELECTION]``: fingerprint stored partitions again (see
-:mod:`assetflow.verifying`)."""
+:mod:`assetflow.application.verifying`)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def verify_command(
 ) -> None:
     """Fingerprint stored partitions again: those changed outside assetflow become stale
     (data_changed), those gone stale with data_missing; materialize makes them again."""
-    from assetflow.verifying import verify
+    from assetflow.application.verifying import verify
 
     loaded = load_project(ctx, project)
     results = verify(loaded, selection, exclude)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 
-from assetflow.assets import AssetDef
+from assetflow.definitions.assets import AssetDef
 from assetflow.io.base import (
     PARTITION_COLUMN,
     IOManager,

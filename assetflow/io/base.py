@@ -13,8 +13,8 @@ from typing import Any, Protocol
 
 import duckdb
 
-from assetflow.assets import AssetDef
-from assetflow.context import Output
+from assetflow.definitions.assets import AssetDef
+from assetflow.definitions.context import Output
 from assetflow.errors import AssetflowError
 
 # The bookkeeping column of every warehouse table: the partition key of each row.
@@ -36,7 +36,8 @@ class StoredOutput:
     """What storing one partition produced.
 
     ``data_version`` is the content fingerprint (or the one the function gave with
-    :class:`~assetflow.context.Output`); it and ``row_count`` are ``None`` when nothing was stored.
+    :class:`~assetflow.definitions.context.Output`); it and ``row_count`` are ``None`` when
+    nothing was stored.
     """
 
     data_version: str | None
@@ -68,7 +69,7 @@ class IOManager(Protocol):
 
 @dataclass(frozen=True)
 class Unwrapped:
-    """A return value with :class:`~assetflow.context.Output` taken apart."""
+    """A return value with :class:`~assetflow.definitions.context.Output` taken apart."""
 
     value: object
     data_version: str | None
@@ -76,7 +77,8 @@ class Unwrapped:
 
 
 def unwrap(value: object) -> Unwrapped:
-    """Split an :class:`~assetflow.context.Output` into its value, data version and metadata."""
+    """Split an :class:`~assetflow.definitions.context.Output` into its value, data version
+    and metadata."""
     if isinstance(value, Output):
         metadata: Mapping[str, Any] = value.metadata or {}
         return Unwrapped(value.value, value.data_version, dict(metadata))

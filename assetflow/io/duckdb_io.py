@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 import duckdb
 
-from assetflow.assets import AssetDef
+from assetflow.definitions.assets import AssetDef
 from assetflow.io.base import (
     PARTITION_COLUMN,
     OutputError,

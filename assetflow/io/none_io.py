@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import duckdb
 
-from assetflow.assets import AssetDef
+from assetflow.definitions.assets import AssetDef
 from assetflow.io.base import StoredOutput, unwrap
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from assetflow.assets import AssetDef
+from assetflow.definitions.assets import AssetDef
 from assetflow.io.base import (
     OutputError,
     StoredOutput,

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from assetflow.graph import AssetGraph
+from assetflow.graph.asset_graph import AssetGraph
 from assetflow.io.parquet_io import SUFFIX, partition_file_name, partition_key_of
 from assetflow.io.warehouse import quote_identifier, sql_string
 from assetflow.records import ReasonKind

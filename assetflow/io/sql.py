@@ -5,7 +5,7 @@ to the cursor that creates them and resolve before the warehouse's own tables (e
 ``main.name``), so the SQL's ``FROM orders`` reads the slice while other steps' cursors keep
 seeing the whole table. A name that spells out the warehouse's catalog (``warehouse.orders``,
 ``warehouse.main.orders``) would reach past the view, so it is pointed at the view
-(``temp.main.orders``) first. :mod:`assetflow.sql_names` finds the names with DuckDB's parser,
+(``temp.main.orders``) first. :mod:`assetflow.sql.names` finds the names with DuckDB's parser,
 and turns the same names into an asset's dependencies, so what the loader finds is what the run
 restricts. ``{{ partition_key }}``, ``{{ start }}`` and ``{{ end }}`` become bound parameters
 (``$partition_key`` ...), never text spliced into the SQL; ``{{ ref('x') }}`` is the name ``x``.
@@ -22,7 +22,7 @@ from datetime import datetime
 
 import duckdb
 
-from assetflow.assets import AssetDef
+from assetflow.definitions.assets import AssetDef
 from assetflow.io.base import PARTITION_COLUMN, OutputError
 from assetflow.io.warehouse import (
     current_catalog,
@@ -30,7 +30,7 @@ from assetflow.io.warehouse import (
     quote_identifier,
     table_columns,
 )
-from assetflow.sql_names import TableName, name_spans, references, replace_spans
+from assetflow.sql.names import TableName, name_spans, references, replace_spans
 
 # Each placeholder and the SQL type its value is bound as (also when it is NULL).
 PLACEHOLDERS: dict[str, str] = {

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 
 import duckdb
 
-from assetflow.assets import AssetDef
+from assetflow.definitions.assets import AssetDef
 from assetflow.io.base import ACCEPTED_VALUES, OutputError, where
 from assetflow.io.warehouse import quote_identifier
 

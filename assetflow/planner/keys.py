@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from assetflow.graph import AssetGraph
-from assetflow.partitions import (
+from assetflow.graph.asset_graph import AssetGraph
+from assetflow.partitions.core import (
     MultiPartitions,
     PartitionsDefinition,
     StaticPartitions,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from assetflow.graph import AssetGraph
+from assetflow.graph.asset_graph import AssetGraph
 from assetflow.planner.cutoff import cutoff_reads
 from assetflow.planner.status import Node, Reason, StatusEvaluator, node_name
 from assetflow.records import PartitionStatus, ReasonKind

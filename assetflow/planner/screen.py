@@ -27,9 +27,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from assetflow.graph import AssetGraph
-from assetflow.mappings import IdentityMapping, TimeWindowMapping
-from assetflow.partitions import StaticPartitions, Unpartitioned
+from assetflow.graph.asset_graph import AssetGraph
+from assetflow.mappings.core import IdentityMapping, TimeWindowMapping
+from assetflow.partitions.core import StaticPartitions, Unpartitioned
 
 Node = tuple[str, str]
 

@@ -18,8 +18,8 @@ from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from assetflow.graph import AssetGraph
-from assetflow.partitions import TimeWindowPartitions
+from assetflow.graph.asset_graph import AssetGraph
+from assetflow.partitions.core import TimeWindowPartitions
 from assetflow.planner.keys import ExistingKeys
 from assetflow.records import (
     PartitionState,

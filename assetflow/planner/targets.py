@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 from typing import overload
 
 from assetflow.errors import PartitionError
-from assetflow.graph import AssetGraph
-from assetflow.partitions import PartitionsDefinition, TimeWindowPartitions
+from assetflow.graph.asset_graph import AssetGraph
+from assetflow.partitions.core import PartitionsDefinition, TimeWindowPartitions
 from assetflow.planner.keys import ExistingKeys
 
 Node = tuple[str, str]

@@ -19,9 +19,9 @@ from typing import Any
 
 import duckdb
 
-from assetflow.assets import AssetDef
-from assetflow.checks import BuiltinCheck, CheckDef, CheckResult
-from assetflow.context import Output
+from assetflow.definitions.assets import AssetDef
+from assetflow.definitions.checks import BuiltinCheck, CheckDef, CheckResult
+from assetflow.definitions.context import Output
 from assetflow.io.values import registered
 from assetflow.records import CheckRecord, utcnow
 

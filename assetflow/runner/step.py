@@ -20,12 +20,13 @@ from typing import Any
 
 import duckdb
 
-from assetflow.assets import AssetDef
-from assetflow.context import Context
-from assetflow.graph import AssetGraph
+from assetflow.definitions.assets import AssetDef
+from assetflow.definitions.context import Context
+from assetflow.definitions.sources import source_input
+from assetflow.graph.asset_graph import AssetGraph
 from assetflow.io import Warehouse, io_manager_for
 from assetflow.io.sql import run_sql_asset
-from assetflow.partitions import MultiPartitions, TimeWindowPartitions
+from assetflow.partitions.core import time_window_of
 from assetflow.planner.keys import ExistingKeys
 from assetflow.planner.plan import PlanStep
 from assetflow.records import (
@@ -41,9 +42,8 @@ from assetflow.runner.checking import CheckFailed, audit, outcome_of
 from assetflow.runner.output import capturing_output
 from assetflow.runner.results import StepResult
 from assetflow.runner.timeouts import call_with_timeout, sql_with_timeout
-from assetflow.sources import source_input
 from assetflow.store.recorder import Recorder
-from assetflow.store.text import describe, describe_exception
+from assetflow.text import describe, describe_exception
 
 Node = tuple[str, str]
 
@@ -86,16 +86,6 @@ class _CaptureHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.records.append(record)
-
-
-def time_window_of(definition: Any, key: str) -> tuple[datetime, datetime] | None:
-    """The time window of a partition key (the time dimension's, for multi partitions)."""
-    if isinstance(definition, TimeWindowPartitions):
-        return definition.time_window(key)
-    if isinstance(definition, MultiPartitions) and definition.time_dimension:
-        name, dimension = definition.time_dimension
-        return dimension.time_window(definition.split_key(key)[name])
-    return None
 
 
 def _wants_context(fn: Any) -> bool:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from assetflow.assets import AssetDef
-from assetflow.context import Context
+from assetflow.definitions.assets import AssetDef
+from assetflow.definitions.context import Context
 from assetflow.io.sql import run_sql_asset
 from assetflow.runner.output import adopting, current_sink
 

@@ -5,8 +5,8 @@ The rule, evaluated by the scheduler on every evaluation (pure over a status eva
 - a partition of an eager asset is **triggered** when it is ``stale`` because an upstream
   partition changed (reasons ``upstream_changed``, ``upstream_added``, ``upstream_removed``,
   ``source_changed``), or when it is ``missing`` and reads at least one upstream partition.
-  Sources are observed first (see :mod:`assetflow.observing`), so an eager asset reading a
-  source is a sensor: it runs when its file lands (no longer ``waiting``) or changes;
+  Sources are observed first (see :mod:`assetflow.application.observing`), so an eager asset
+  reading a source is a sensor: it runs when its file lands (no longer ``waiting``) or changes;
 - and it **runs** only once everything it reads is ready: each upstream partition is ``fresh``
   (an ``overdue`` upstream counts as fresh here: its data is what there is), or is itself run by
   this same automation run (a chain of missing days of a self-dependent asset runs in one go).

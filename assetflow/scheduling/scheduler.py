@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from assetflow import operations
 from assetflow.errors import RunCancelled
 from assetflow.planner.plan import build_plan
 from assetflow.records import RunKind, RunStatus, this_host, this_pid
@@ -36,8 +35,8 @@ from assetflow.scheduling.cron import DueTick, due_tick, next_tick
 from assetflow.scheduling.schedules import ScheduleSpec
 
 if TYPE_CHECKING:
+    from assetflow.application.project import Project
     from assetflow.planner.plan import Plan
-    from assetflow.project import Project
     from assetflow.runner.results import RunResult
 
 __all__ = ["DEFAULT_INTERVAL_S", "Evaluation", "Outcome", "Scheduler", "format_tick"]
@@ -131,7 +130,7 @@ class Scheduler:
         """Run what is due now: schedule ticks, then automation, then freshness checks."""
         now = self.clock.now()
         evaluation = Evaluation(now)
-        last = operations.store_of(self.project).last_ticks()
+        last = self.project.store.last_ticks()
         for schedule in self.schedules:
             if self.stop.is_set():
                 break
@@ -146,21 +145,21 @@ class Scheduler:
         return evaluation
 
     def _run_tick(self, schedule: ScheduleSpec, due: DueTick) -> Outcome:
-        store = operations.store_of(self.project)
+        store = self.project.store
         label = f"tick {schedule.name} {format_tick(due.tick)}"
         if not store.claim_tick(schedule.name, due.tick, self.identity, due.coalesced):
             self.log.info("%s: claimed by another scheduler", label)
             return Outcome(schedule.name, "claimed_elsewhere", due.tick, due.coalesced)
         if due.coalesced:
             self.log.info("%s: %d missed tick(s) coalesced into this one", label, due.coalesced)
-        scope = operations.Scope(schedule.selection)
+        selection = tuple(schedule.selection)
         arguments = {
             "schedule": schedule.name,
             "tick": due.tick.isoformat(),
             "coalesced": due.coalesced,
         }
         outcome = self._materialize(
-            label, schedule.name, scope, RunKind.SCHEDULE, due.tick, arguments, None
+            label, schedule.name, selection, RunKind.SCHEDULE, due.tick, arguments, None
         )
         outcome = Outcome(
             schedule.name,
@@ -182,7 +181,7 @@ class Scheduler:
 
     def _run_automation(self, now: datetime) -> Outcome | None:
         try:
-            evaluator = operations.evaluator(self.project, now)
+            evaluator = self.project.evaluator(now)
             targets = eager_targets(evaluator, self.eager)
         except Exception as exc:
             self.log.error("automation: could not evaluate: %s", exc)
@@ -191,20 +190,20 @@ class Scheduler:
             self.log.debug("automation: nothing to do")
             return None
         names = list(dict.fromkeys(asset for asset, _ in targets))
-        scope = operations.Scope(tuple(names))
+        selection = tuple(names)
         shown = ", ".join(f"{a}[{p}]" for a, p in targets[:5])
         more = f" and {len(targets) - 5} more" if len(targets) > 5 else ""
         label = f"automation ({shown}{more})"
         arguments = {"automation": "eager", "partitions": [f"{a}[{p}]" for a, p in targets]}
         return self._materialize(
-            label, "automation", scope, RunKind.AUTOMATION, now, arguments, targets
+            label, "automation", selection, RunKind.AUTOMATION, now, arguments, targets
         )
 
     def _materialize(
         self,
         label: str,
         name: str,
-        scope: operations.Scope,
+        selection: Sequence[str],
         kind: RunKind,
         moment: datetime,
         arguments: dict[str, Any],
@@ -216,24 +215,23 @@ class Scheduler:
         whatever upstream of them is not fresh (a schedule tick, like ``materialize``).
         """
         try:
-            operations.check_executor(self.project.config.executor.kind)
-            evaluator = operations.evaluator(self.project, moment)
+            self.project.check_executor()
+            evaluator = self.project.evaluator(moment)
             plan: Plan
             if only is None:
-                plan = operations.make_plan(self.project, scope, evaluator_=evaluator)
+                plan = self.project.plan_for(selection, evaluator)
             else:
                 built = build_plan(self.project.graph, evaluator, list(only), only=True)
-                plan = operations.with_estimates(self.project, built)
+                plan = self.project.with_estimates(built)
             if plan.is_empty:
                 self.log.info("%s: nothing to do", label)
                 return Outcome(name, "nothing_to_do")
             try:
-                result = operations.execute(
-                    self.project,
+                result = self.project.run_plan(
                     plan,
-                    scope,
+                    selection,
                     kind=kind,
-                    extra_arguments=arguments,
+                    arguments=arguments,
                     snapshot=evaluator.snapshot,
                     cancel=self.stop,
                 )

@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from assetflow.assets import AssetDef
-from assetflow.config import ScheduleSection
-from assetflow.partitions import MultiPartitions, PartitionsDefinition, TimeWindowPartitions
+from assetflow.config.models import ScheduleSection
+from assetflow.definitions.assets import AssetDef
+from assetflow.partitions.core import MultiPartitions, PartitionsDefinition, TimeWindowPartitions
 
 __all__ = ["ASSET_SCHEDULE_PREFIX", "ScheduleSpec", "asset_timezone", "collect_schedules"]
 

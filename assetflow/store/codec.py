@@ -24,7 +24,7 @@ from assetflow.records import (
     RunStatus,
     StepStatus,
 )
-from assetflow.store.text import dump_json, storable_text
+from assetflow.text import dump_json, storable_text
 
 __all__ = [
     "BACKFILL_COLUMNS",
@@ -146,7 +146,7 @@ def insert_rows(
 
 
 def _storable(kind: str, values: list[Any]) -> list[Any]:
-    """A column's values with every string made valid UTF-8 (see :mod:`assetflow.store.text`):
+    """A column's values with every string made valid UTF-8 (see :mod:`assetflow.text`):
     one value DuckDB refuses would fail the whole insert, and with it a batch of history."""
     if kind in ("VARCHAR", "JSON"):
         return [v if not isinstance(v, str) else storable_text(v) for v in values]

@@ -10,7 +10,7 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
-from assetflow.project import Project
+from assetflow.application.project import Project
 from assetflow.records import utcnow
 from assetflow.tui import actions
 from assetflow.tui.assets_screen import AssetsScreen

@@ -11,7 +11,7 @@ from assetflow.records import PartitionStatus, utcnow
 from assetflow.views.format import ATTENTION, freshness_text
 
 if TYPE_CHECKING:
-    from assetflow.project import Project
+    from assetflow.application.project import Project
 
 STATUSES = tuple(status.value for status in PartitionStatus)
 
@@ -98,7 +98,7 @@ def filter_names(project: Project, text: str) -> tuple[list[str], str]:
 def load_assets(project: Project, now: datetime | None = None, filter_text: str = "") -> AssetsView:
     """The Assets screen at ``now``: counts and freshness from the status cache (one bulk
     read), typical durations from history, runs in progress."""
-    from assetflow.operations import observe_for, store_of
+    from assetflow.application.operations import observe_for, store_of
 
     moment = now or utcnow()
     names, error = filter_names(project, filter_text)

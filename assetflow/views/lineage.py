@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from assetflow.views.assets import load_assets
 
 if TYPE_CHECKING:
-    from assetflow.project import Project
+    from assetflow.application.project import Project
 
 MAX_DEPTH = 12
 

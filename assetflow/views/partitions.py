@@ -11,7 +11,7 @@ from assetflow.views.format import ago, duration
 from assetflow.views.grid import Grid, build_grid
 
 if TYPE_CHECKING:
-    from assetflow.project import Project
+    from assetflow.application.project import Project
 
 # How many of a partition's latest attempts the detail shows.
 ATTEMPTS_SHOWN = 8
@@ -99,7 +99,7 @@ def load_partition(
     project: Project, asset: str, key: str, now: datetime | None = None
 ) -> PartitionDetail:
     """One partition: its status, reasons, why chain, recent attempts and last log lines."""
-    from assetflow.operations import evaluator, store_of
+    from assetflow.application.operations import evaluator, store_of
     from assetflow.planner.explain import why
 
     moment = now or utcnow()

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from assetflow.records import MaterializationRecord, RunStatus
 
 if TYPE_CHECKING:
-    from assetflow.project import Project
+    from assetflow.application.project import Project
 
 RUNS_SHOWN = 50
 STEP_LOG_LINES = 200
@@ -104,7 +104,7 @@ class RunDetail:
 
 def load_runs(project: Project, limit: int = RUNS_SHOWN) -> RunsView:
     """The newest runs first; live runs with the steps they still hold."""
-    from assetflow.operations import store_of
+    from assetflow.application.operations import store_of
 
     store = store_of(project)
     with store.reading_session():  # one open of the state file for the whole screen
@@ -128,7 +128,7 @@ def load_runs(project: Project, limit: int = RUNS_SHOWN) -> RunsView:
 
 def load_run(project: Project, run_id: str) -> RunDetail:
     """One run's steps in start order (pending ones last), with their attempts."""
-    from assetflow.operations import store_of
+    from assetflow.application.operations import store_of
 
     record, attempts = project.run(run_id)
     steps: dict[tuple[str, str], list[MaterializationRecord]] = {}

@@ -14,7 +14,7 @@ from helpers import ProjectFactory
 
 from assetflow import Project
 from assetflow.alerts import RetryPolicy, check_freshness, freshness_violations
-from assetflow.operations import store_of
+from assetflow.application.operations import store_of
 from assetflow.records import utcnow
 
 FAST = RetryPolicy(attempts=2, backoff=0.0, deadline=5.0)

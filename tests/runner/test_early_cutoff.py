@@ -38,10 +38,11 @@ from helpers import PROJECT_HEADER, REPO_ROOT, ProjectFactory, cli_env, run_cli
 from planner_sim import History
 from rich.console import Console
 
-from assetflow import DailyPartitions, Project, operations
-from assetflow.assets import AssetDef, AssetDep
+from assetflow import DailyPartitions, Project
+from assetflow.application import operations
 from assetflow.cli.progress import LineProgress, LiveProgress, summary_counts
-from assetflow.graph import AssetGraph
+from assetflow.definitions.assets import AssetDef, AssetDep
+from assetflow.graph.asset_graph import AssetGraph
 from assetflow.planner.cutoff import (
     UNCHANGED_INPUTS,
     cutoff_reads,

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from assetflow.config_fields import validate_cron
+from assetflow.config.fields import validate_cron
 from assetflow.scheduling.cron import (
     COALESCE_COUNT_LIMIT,
     DueTick,

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from helpers import ProjectFactory
 
-from assetflow.operations import store_of
-from assetflow.project import Project
+from assetflow.application.operations import store_of
+from assetflow.application.project import Project
 from assetflow.records import RunKind, utcnow
 from assetflow.scheduling import ManualClock, Scheduler
 

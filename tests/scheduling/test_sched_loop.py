@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from helpers import PROJECT_HEADER, ProjectFactory
 
-from assetflow.operations import store_of
-from assetflow.project import Project
+from assetflow.application.operations import store_of
+from assetflow.application.project import Project
 from assetflow.records import RunKind
 from assetflow.scheduling import ManualClock, Scheduler
 

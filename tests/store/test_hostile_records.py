@@ -18,7 +18,7 @@ from store_factories import log, make_m, make_run
 
 from assetflow.records import CheckRecord, StepStatus, utcnow
 from assetflow.store import Recorder, StateStore
-from assetflow.store.text import describe, dump_json, json_safe, storable_text
+from assetflow.text import describe, dump_json, json_safe, storable_text
 
 ANY_TEXT = st.text(alphabet=st.characters(exclude_categories=()), max_size=200)
 

@@ -9,7 +9,7 @@ import seed
 from helpers import run_cli
 
 from assetflow import Project
-from assetflow.partitions import (
+from assetflow.partitions.core import (
     DailyPartitions,
     HourlyPartitions,
     MonthlyPartitions,
@@ -95,7 +95,7 @@ def test_partition_detail_lists_its_own_attempts_newest_first(seeded: Project) -
 
 def test_the_core_never_imports_textual() -> None:
     code = (
-        "import sys, assetflow, assetflow.views, assetflow.cli.app, assetflow.project\n"
+        "import sys, assetflow, assetflow.views, assetflow.cli.app, assetflow.application.project\n"
         "assert not [m for m in sys.modules if m.split('.')[0] == 'textual'], 'textual imported'\n"
     )
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -1,0 +1,315 @@
+"""The operations behind :class:`~assetflow.application.project.Project`: status, plan,
+run, backfill.
+
+Each reads history through the state store, decides with the pure planner, and (for runs)
+executes with the runner, recording through a batching recorder so that the state file is
+never held open for long.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+# Running a plan lives in assetflow.application.running; callers say operations.execute.
+from assetflow.application.running import check_executor as check_executor
+from assetflow.application.running import execute as execute
+from assetflow.planner.keys import ExistingKeys
+from assetflow.planner.plan import Plan, build_plan
+from assetflow.planner.screen import ScreenSpec, build_screen_spec, expand_downstream
+from assetflow.planner.status import StatusEvaluator, StatusResult
+from assetflow.planner.targets import Targets, resolve_targets
+from assetflow.records import (
+    PartitionStatus,
+    ReasonKind,
+    utcnow,
+)
+
+if TYPE_CHECKING:
+    from assetflow.application.project import Project
+    from assetflow.graph.asset_graph import AssetGraph
+    from assetflow.store.screening import Screened
+    from assetflow.store.store import StateStore
+
+Node = tuple[str, str]
+# A selection as callers give it: one string, several, or None (everything).
+Selection = str | Sequence[str] | None
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a command targets: a selection and an optional partition key or range."""
+
+    selection: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    partition: str | None = None
+    first: str | None = None
+    last: str | None = None
+
+    def describe(self) -> str:
+        text = " ".join(self.selection) or "*"
+        if self.exclude:
+            text += " --exclude " + " ".join(self.exclude)
+        return text
+
+    def arguments(self) -> dict[str, Any]:
+        return {
+            "selection": list(self.selection),
+            "exclude": list(self.exclude),
+            "partition": self.partition,
+            "from": self.first,
+            "to": self.last,
+        }
+
+
+def store_of(project: Project) -> StateStore:
+    from assetflow.store.store import StateStore
+
+    return StateStore(project.config.state_path)
+
+
+def evaluator(
+    project: Project,
+    now: datetime | None = None,
+    include: Collection[Node] = (),
+    for_assets: Iterable[str] | None = None,
+) -> StatusEvaluator:
+    """A status evaluator over the project's current history, screened in bulk.
+
+    First the sources that ``for_assets`` read (all sources for ``None``) are observed. One
+    scan of the status cache then finds the partitions that might not be fresh (see
+    :mod:`assetflow.planner.screen`); the snapshot read holds those, the partitions in
+    ``include`` (a forced plan's targets, whose runs need what they read), and what they read.
+    """
+    moment = now or utcnow()
+    observe_for(project, for_assets, moment)
+    return _screened(project.graph, store_of(project), moment, include, damaged_of(project))[2]
+
+
+def observe_for(project: Project, assets: Iterable[str] | None, moment: datetime) -> None:
+    """Observe the sources ``assets`` read (every source for ``None``), recording changes."""
+    from assetflow.application.observing import observe_sources, sources_read_by
+
+    graph = project.graph
+    sources = sources_read_by(graph, assets)
+    if sources:
+        observe_sources(graph, store_of(project), project.root, moment, sources, strict=False)
+
+
+def damaged_of(project: Project) -> dict[Node, tuple[ReasonKind, str]]:
+    """Partitions recorded as made whose stored data is gone or changed (see
+    :mod:`assetflow.io.presence`): stale with ``data_missing`` / ``data_changed``."""
+    from assetflow.io.presence import damaged_partitions
+
+    config = project.config
+    local = "://" not in config.storage.data  # a remote data folder is not listed here
+    return damaged_partitions(
+        project.graph, store_of(project), config.warehouse_path, config.data_path if local else None
+    )
+
+
+def _screened(
+    graph: AssetGraph,
+    store: StateStore,
+    moment: datetime,
+    include: Collection[Node] = (),
+    damaged: dict[Node, tuple[ReasonKind, str]] | None = None,
+) -> tuple[ScreenSpec, Screened, StatusEvaluator]:
+    """:func:`screen_candidates` then :func:`screened_evaluator`, on one store connection."""
+    spec = build_screen_spec(graph, moment)
+    candidates: set[Node] = set()
+    damaged = damaged or {}
+
+    def needed(screened: Screened) -> set[Node] | None:
+        candidates.update(_candidates(graph, spec, screened, damaged))
+        candidates.update(screened.running)
+        return _needed(graph, moment, candidates, include)
+
+    screened, snapshot = store.screen_then_read(spec, needed)
+    return (
+        spec,
+        screened,
+        StatusEvaluator(
+            graph,
+            snapshot,
+            moment,
+            running=screened.running,
+            candidates=candidates,
+            damaged=damaged,
+        ),
+    )
+
+
+def screen_candidates(
+    graph: AssetGraph, store: StateStore, moment: datetime
+) -> tuple[ScreenSpec, Screened, set[Node]]:
+    """The screening data, what the scan found, and the candidates: the partitions found
+    or verified, and everything downstream of them."""
+    spec = build_screen_spec(graph, moment)
+    screened = store.screen(spec)
+    return spec, screened, _candidates(graph, spec, screened)
+
+
+def screened_evaluator(
+    graph: AssetGraph,
+    store: StateStore,
+    moment: datetime,
+    candidates: set[Node],
+    include: Collection[Node] = (),
+) -> StatusEvaluator:
+    """An evaluator of ``candidates`` (all else fresh) over a snapshot of what they need."""
+    needed = _needed(graph, moment, candidates, include)
+    snapshot = store.snapshot(graph.assets) if needed is None else store.snapshot_of(needed)
+    return StatusEvaluator(graph, snapshot, moment, candidates=candidates)
+
+
+def _candidates(
+    graph: AssetGraph, spec: ScreenSpec, screened: Screened, damaged: Collection[Node] = ()
+) -> set[Node]:
+    direct: dict[str, list[str]] = dict(screened.direct)
+    for name, key in damaged:  # made, but their data is gone or changed: a direct reason
+        direct[name] = [*direct.get(name, ()), key]
+    for asset in spec.assets:
+        if asset.verify:
+            direct[asset.name] = list(spec.keys(asset))
+    found = expand_downstream(graph, spec, direct)
+    return {(name, key) for name, keys in found.items() for key in keys}
+
+
+def _needed(
+    graph: AssetGraph, moment: datetime, candidates: set[Node], include: Collection[Node]
+) -> set[Node] | None:
+    """The partitions whose state evaluating ``candidates`` reads (None: read them all)."""
+    needed = candidates | set(include)
+    if len(needed) > _PARTIAL_SNAPSHOT_LIMIT:
+        return None
+    existing = ExistingKeys(graph, moment)
+    for asset, partition in list(needed):
+        for dep, keys in graph.upstream_partitions(asset, partition, moment).items():
+            needed.update((dep, key) for key in existing.filter(dep, keys))
+    return needed
+
+
+# Past this many partitions to evaluate, one read of the whole cache beats a keyed read.
+_PARTIAL_SNAPSHOT_LIMIT = 50_000
+
+
+def status_counts(project: Project, scope: Scope, now: datetime | None = None) -> list[Any]:
+    """``status --json`` records per selected asset: counts per status, partitions, latest
+    success. Without a partition range only the screened candidates are evaluated."""
+    moment = now or utcnow()
+    names = project.select(list(scope.selection) or None, list(scope.exclude) or None)
+    graph, store = project.graph, store_of(project)
+    observe_for(project, names, moment)
+    if scope.partition is not None or scope.first is not None or scope.last is not None:
+        nodes = targets(project, scope, moment)
+        ev = _screened(graph, store, moment, include=nodes, damaged=damaged_of(project))[2]
+        return count_statuses(names, ev.evaluate(nodes))
+    spec, screened, ev = _screened(graph, store, moment, damaged=damaged_of(project))
+    selected = set(names)
+    wanted = [node for node in ev.candidates or () if node[0] in selected]
+    records = count_statuses(names, ev.evaluate(wanted))
+    by_name = {asset.name: asset for asset in spec.assets}
+    for record in records:
+        name = record["asset"]
+        total = len(spec.keys(by_name[name]))
+        record["counts"][PartitionStatus.FRESH.value] += total - record["partitions"]
+        record["partitions"] = total
+        at = screened.last_success_at.get(name)
+        record["last_materialized_at"] = at.isoformat() if at else None
+    return records
+
+
+def count_statuses(assets: Sequence[str], results: Iterable[StatusResult]) -> list[Any]:
+    """``status --json`` records over ``results``: ``{"asset", "counts": {status: n},
+    "partitions": n, "last_materialized_at", "overdue"}`` per asset of ``assets``."""
+    counts: dict[str, dict[str, int]] = {
+        name: {status.value: 0 for status in PartitionStatus} for name in assets
+    }
+    last: dict[str, datetime] = {}
+    overdue: set[str] = set()
+    for result in results:
+        counts[result.asset][result.status.value] += 1
+        if any(reason.kind == ReasonKind.OVERDUE for reason in result.reasons):
+            overdue.add(result.asset)
+        at = result.last_materialized_at
+        if at is not None and (result.asset not in last or at > last[result.asset]):
+            last[result.asset] = at
+    return [
+        {
+            "asset": name,
+            "counts": counts[name],
+            "partitions": sum(counts[name].values()),
+            "last_materialized_at": last[name].isoformat() if name in last else None,
+            "overdue": name in overdue,  # a freshness policy is violated
+        }
+        for name in assets
+    ]
+
+
+def targets(project: Project, scope: Scope, now: datetime) -> Targets:
+    names = project.select(list(scope.selection) or None, list(scope.exclude) or None)
+    return resolve_targets(project.graph, names, now, scope.partition, scope.first, scope.last)
+
+
+def make_plan(
+    project: Project,
+    scope: Scope,
+    *,
+    only: bool = False,
+    force: bool = False,
+    now: datetime | None = None,
+    evaluator_: StatusEvaluator | None = None,
+) -> Plan:
+    """The plan that makes the scope fresh, with estimated durations from history."""
+    if evaluator_ is None:
+        evaluator_ = evaluator(project, now, for_assets=_selected(project, scope))
+    ev = evaluator_
+    nodes = targets(project, scope, ev.now)
+    return with_estimates(project, build_plan(project.graph, ev, nodes, only=only, force=force))
+
+
+def with_estimates(project: Project, plan: Plan) -> Plan:
+    """``plan`` with the median past durations of the assets it runs (for its estimate)."""
+    assets = sorted({step.asset for step in plan.steps})
+    if not assets:
+        return plan
+    return replace(plan, estimates=store_of(project).durations(assets))
+
+
+def statuses(project: Project, scope: Scope, now: datetime | None = None) -> list[Any]:
+    """Every targeted partition's status (StatusResult), in asset then partition order."""
+    moment = now or utcnow()
+    nodes = targets(project, scope, moment)
+    ev = evaluator(project, moment, include=nodes, for_assets=_selected(project, scope))
+    return ev.evaluate(nodes)
+
+
+def _selected(project: Project, scope: Scope) -> list[str]:
+    """The assets ``scope`` selects (whose sources a status or plan observes first)."""
+    return project.select(list(scope.selection) or None, list(scope.exclude) or None)
+
+
+def prune(project: Project, before: datetime) -> dict[str, int]:
+    """Delete history that ended before ``before`` (never a partition's latest records)."""
+    return store_of(project).prune(before)
+
+
+def scope_of(
+    selection: Selection,
+    exclude: Selection,
+    partition: str | None,
+    first: str | None,
+    last: str | None,
+) -> Scope:
+    """The scope of a command: a selection (a string or several), exclusions, a partition or
+    a range."""
+
+    def terms(value: Selection) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        return (value,) if isinstance(value, str) else tuple(value)
+
+    return Scope(terms(selection), terms(exclude), partition, first, last)

@@ -1,0 +1,400 @@
+"""`assets.toml`: finding it, reading it, and validating it into :class:`ProjectConfig`.
+
+Every problem becomes one :class:`~assetflow.errors.ConfigError` whose lines each name the file,
+the key path in TOML terms (``assets.orders.retries.delay``) and what was expected; pydantic's
+own error report never reaches the user.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BeforeValidator,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from assetflow.config.fields import (
+    ASSET_NAME_RULE,
+    IDENTIFIER,
+    SECRET_KEYS,
+    AssetName,
+    Cron,
+    Duration,
+    EnvName,
+    ExternalTable,
+    Located,
+    ModuleName,
+    Problems,
+    Section,
+    Text,
+    Timezone,
+    Url,
+    display_path,
+    flatten_errors,
+    numeric,
+    positive_float,
+    raise_any,
+    render_key_path,
+    show_value,
+)
+from assetflow.config.partition_specs import (
+    MappingSpec,
+    PartitionsSpec,
+)
+from assetflow.config.storage_paths import storage_clashes
+from assetflow.errors import ConfigError, did_you_mean
+
+CONFIG_FILENAME = "assets.toml"
+PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
+# Steps in parallel: each is a thread (or process) holding connections; past this, a typo.
+MAX_WORKERS = 1024
+
+# --- Tables -----------------------------------------------------------------------------------
+
+
+class ProjectSection(Section):
+    """``[project]``: the project's name, its Python modules and its default timezone."""
+
+    name: Text
+    modules: list[ModuleName] = []
+    timezone: Timezone = "UTC"
+    # Tables other systems make, which every SQL asset may read (never dependencies).
+    external: list[ExternalTable] = []
+
+
+class StorageSection(Section):
+    """``[storage]``: where state, warehouse and parquet files live (relative to the root)."""
+
+    state: Text = ".assetflow/state.duckdb"
+    warehouse: Text = "warehouse.duckdb"
+    data: Text = "data/"
+    # How long a run waits for another program to let go of the warehouse file (None: 10m).
+    lock_timeout: Duration | None = None
+
+    @property
+    def lock_timeout_s(self) -> float | None:
+        """``lock_timeout`` in seconds; None for the default (``WAREHOUSE_WAIT_S``)."""
+        return None if self.lock_timeout is None else self.lock_timeout.total_seconds()
+
+    def resolve(self, root: Path) -> dict[str, Path]:
+        """``state``, ``warehouse`` and ``data`` as paths: ``~`` expanded, relative to ``root``."""
+        paths = {
+            key: Path(getattr(self, key)).expanduser() for key in ("state", "warehouse", "data")
+        }
+        return {key: path if path.is_absolute() else root / path for key, path in paths.items()}
+
+
+class ExecutorSection(Section):
+    """``[executor]``: how steps run (threads, processes or Dask) and how many at once."""
+
+    kind: Literal["threads", "processes", "dask"] = "threads"
+    workers: Annotated[int, numeric(True, 1, MAX_WORKERS)] = 4
+    address: Text | None = None
+
+    @model_validator(mode="after")
+    def _address_needs_dask(self) -> ExecutorSection:
+        if self.address is not None and self.kind != "dask":
+            raise Located([(("address",), f'only allowed with kind = "dask", not "{self.kind}"')])
+        return self
+
+
+class RetrySpec(Section):
+    """``retries = {...}``: how often and how patiently a failed attempt is retried."""
+
+    max_retries: Annotated[int, numeric(True, 0)] = 0
+    delay: Annotated[float, numeric(False, 0)] = 0.0
+    backoff: Annotated[float, numeric(False, 1)] = 1.0
+    jitter: Annotated[float, numeric(False, 0, 1)] = 0.0
+
+
+class FreshnessSpec(Section):
+    """``freshness = { max_lag = "26h" }``: how old the latest materialization may get."""
+
+    max_lag: Duration
+
+
+class AssetSection(Section):
+    """``[assets.NAME]``: a SQL asset (with ``sql``) or overrides of a Python asset.
+
+    Every field defaults to ``None`` so that "not given" differs from any value.
+    """
+
+    sql: Text | None = None
+    partitions: PartitionsSpec | None = None
+    deps: list[str] | dict[str, MappingSpec] | None = None
+    code_version: Text | None = None
+    retries: RetrySpec | None = None
+    timeout: Duration | None = None
+    pool: Text | None = None
+    tags: dict[str, str] | None = None
+    group: Text | None = None
+    owners: list[Text] | None = None
+    description: str | None = None
+    io: Literal["duckdb", "parquet", "none"] | None = None
+    schedule: Cron | None = None
+    freshness: FreshnessSpec | None = None
+    automation: Literal["eager"] | None = None
+    checks: list[Text] | None = None
+    external: list[ExternalTable] | None = None
+
+    @field_validator("deps", mode="plain")
+    @classmethod
+    def _deps(cls, value: object) -> list[str] | dict[str, MappingSpec]:
+        # Validated by hand: a pydantic union would report every alternative's errors.
+        if not isinstance(value, list | dict):
+            raise ValueError(f"expected a list of asset names or a table, got {show_value(value)}")
+        problems: Problems = []
+        for key in value if isinstance(value, dict) else range(len(value)):
+            name = key if isinstance(value, dict) else value[key]
+            if not isinstance(name, str) or not IDENTIFIER.fullmatch(name):
+                problems.append(
+                    ((key,), f"invalid asset name {show_value(name)} ({ASSET_NAME_RULE})")
+                )
+        if isinstance(value, list):
+            raise_any(problems)
+            return list(value)
+        mappings: dict[str, MappingSpec] = {}
+        for name, spec in value.items():
+            try:
+                mappings[name] = MappingSpec.model_validate(spec)
+            except ValidationError as exc:
+                problems.extend(((name, *loc), message) for loc, message in flatten_errors(exc))
+        raise_any(problems)
+        return mappings
+
+    @model_validator(mode="after")
+    def _sql_only(self) -> AssetSection:
+        problems: Problems = []
+        only = "only allowed on a SQL asset (with sql = ...); a Python asset's"
+        if self.sql is None and self.partitions is not None:
+            why = "partitions come from its @asset declaration and cannot be overridden here"
+            problems.append((("partitions",), f"{only} {why}"))
+        if self.sql is None and self.deps is not None:
+            problems.append((("deps",), f"{only} dependencies are declared in @asset"))
+        if self.sql is None and self.external is not None:
+            why = "it names the tables its SQL reads that no asset makes"
+            problems.append((("external",), f"only allowed on a SQL asset (with sql = ...): {why}"))
+        raise_any(problems)
+        return self
+
+
+class SourceSection(Section):
+    """``[sources.NAME]``: files the project reads but never makes (see
+    :mod:`assetflow.definitions.sources`).
+
+    ``path`` is relative to the project root, with ``{partition}`` (and each dimension of a
+    multi-partitioned source) filled in per partition; a glob may match several files.
+    """
+
+    path: Text
+    partitions: PartitionsSpec | None = None
+    version: Literal["mtime", "content"] = "mtime"
+    description: str | None = None
+    group: Text | None = None
+    tags: dict[str, str] | None = None
+    owners: list[Text] | None = None
+
+
+class ScheduleSection(Section):
+    """``[schedules.NAME]``: materialize ``select`` on every tick of ``cron``."""
+
+    cron: Cron
+    timezone: Timezone | None = None
+    select: Text
+    description: str | None = None
+    enabled: bool = True
+
+
+AlertEvent = Literal["failure", "freshness", "recovered"]
+
+
+class AlertSection(Section):
+    """``[[alerts]]``: a sink told about failures, freshness violations and recoveries.
+
+    Secrets never sit in the file: ``url_env`` and ``routing_key_env`` name environment
+    variables. A pagerduty sink posts to :data:`PAGERDUTY_EVENTS_URL` unless given a URL.
+    """
+
+    kind: Literal["slack", "pagerduty", "webhook"]
+    on: list[AlertEvent] = ["failure"]
+    url: Url | None = None
+    url_env: EnvName | None = None
+    routing_key_env: EnvName | None = None
+    name: Text | None = None
+    timeout: Annotated[float, BeforeValidator(positive_float)] = 10.0
+
+    @classmethod
+    def _prepare(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        pagerduty = data.get("kind") == "pagerduty"
+        problems: Problems = []
+        for key in SECRET_KEYS:
+            if key in data:
+                variant = "routing_key_env" if pagerduty or key == "routing_key" else "url_env"
+                why = "secrets do not belong in assets.toml; put this one in an environment"
+                problems.append(((key,), f'{why} variable and set {variant} = "VARIABLE_NAME"'))
+        raise_any(problems)
+        if pagerduty and "url" not in data and "url_env" not in data:
+            data = {**data, "url": PAGERDUTY_EVENTS_URL}
+        return data
+
+    @field_validator("on")
+    @classmethod
+    def _events(cls, events: list[AlertEvent]) -> list[AlertEvent]:
+        if not events:
+            raise ValueError("expected at least one of 'failure', 'freshness', 'recovered'")
+        raise_any([((i,), f"{e!r} listed twice") for i, e in enumerate(events) if e in events[:i]])
+        return events
+
+    @model_validator(mode="after")
+    def _sink_settings(self) -> AlertSection:
+        problems: Problems = []
+        if self.url is not None and self.url_env is not None:
+            problems.append((("url",), "give either url or url_env, not both"))
+        holding = "(the environment variable holding the"
+        if self.kind == "pagerduty" and self.routing_key_env is None:
+            needs = f'needs routing_key_env = "VARIABLE_NAME" {holding} routing key)'
+            problems.append(((), f"a pagerduty alert {needs}"))
+        if self.kind != "pagerduty" and self.url is None and self.url_env is None:
+            needs = f'needs url_env = "VARIABLE_NAME" {holding} webhook URL) or url'
+            problems.append(((), f"a {self.kind} alert {needs}"))
+        if self.kind != "pagerduty" and self.routing_key_env is not None:
+            problems.append((("routing_key_env",), 'only used with kind = "pagerduty"'))
+        raise_any(problems)
+        return self
+
+
+class ProjectConfig(Section):
+    """The whole of ``assets.toml``; ``path`` is the file and ``root`` its folder."""
+
+    project: ProjectSection
+    storage: StorageSection = Field(default_factory=StorageSection)
+    executor: ExecutorSection = Field(default_factory=ExecutorSection)
+    pools: dict[Text, Annotated[int, numeric(True, 1)]] = {}
+    assets: dict[AssetName, AssetSection] = {}
+    sources: dict[AssetName, SourceSection] = {}
+    schedules: dict[Text, ScheduleSection] = {}
+    alerts: list[AlertSection] = []
+
+    # Set by load_config/parse_config; a config built in code belongs to the current folder.
+    _path: Path = PrivateAttr(default_factory=lambda: Path.cwd() / CONFIG_FILENAME)
+
+    @property
+    def path(self) -> Path:
+        """The absolute path of the ``assets.toml`` this was read from."""
+        return self._path
+
+    @property
+    def root(self) -> Path:
+        """The project root: the folder holding ``assets.toml``."""
+        return self._path.parent
+
+    @property
+    def state_path(self) -> Path:
+        """The state DuckDB file (run history, lineage, status), resolved against the root."""
+        return self.storage.resolve(self.root)["state"]
+
+    @property
+    def warehouse_path(self) -> Path:
+        """The DuckDB file the duckdb IO manager writes tables into."""
+        return self.storage.resolve(self.root)["warehouse"]
+
+    @property
+    def data_path(self) -> Path:
+        """The folder the parquet IO manager writes files under."""
+        return self.storage.resolve(self.root)["data"]
+
+    @field_validator("assets")
+    @classmethod
+    def _pools_declared(cls, assets: dict[str, AssetSection], info: ValidationInfo) -> Any:
+        pools: dict[str, int] | None = info.data.get("pools")
+        if pools is None:  # [pools] failed validation itself and has its own error
+            return assets
+        declared = ", ".join(sorted(pools)) or "none"
+        problems: Problems = []
+        for name, section in assets.items():
+            if section.pool is not None and section.pool not in pools:
+                message = f"asset '{name}' uses pool '{section.pool}', which is not declared"
+                hint = did_you_mean(section.pool, pools)
+                problems.append(
+                    ((name, "pool"), f"{message} in [pools] (declared: {declared}){hint}")
+                )
+        raise_any(problems)
+        return assets
+
+
+# --- Reading and reporting --------------------------------------------------------------------
+
+
+def find_config(start: Path | None = None) -> Path:
+    """The ``assets.toml`` at or above ``start`` (default: the current folder).
+
+    ``start`` may also be the file itself. Raises :class:`ConfigError` if there is none.
+    """
+    here = (Path.cwd() if start is None else Path(start).expanduser()).resolve()
+    if here.is_file():
+        return here
+    if not here.exists():
+        raise ConfigError(f"{here}: no such file or folder")
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_FILENAME).is_file():
+            return folder / CONFIG_FILENAME
+    raise ConfigError(
+        f"no {CONFIG_FILENAME} found in {here} or any parent folder; "
+        "run `assetflow init` or pass --project PATH"
+    )
+
+
+def load_config(path: Path) -> ProjectConfig:
+    """Read and validate ``path`` (an ``assets.toml``, or a folder holding one)."""
+    path = Path(path).expanduser()
+    if path.is_dir():
+        path = path / CONFIG_FILENAME
+    shown = display_path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{shown}: no such file; run `assetflow init` or pass --project PATH"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{shown}: cannot read: {exc.strerror or exc}") from None
+    try:
+        # utf-8-sig: editors on Windows start UTF-8 files with a byte-order mark.
+        data = tomllib.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{shown}: invalid TOML at line {line}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        found = re.fullmatch(r"(.*) \(at (line \d+, column \d+|end of document)\)", str(exc))
+        where = f"invalid TOML at {found[2]}: {found[1]}" if found else f"invalid TOML: {exc}"
+        raise ConfigError(f"{shown}: {where}") from None
+    return parse_config(data, path)
+
+
+def parse_config(data: Mapping[str, Any], path: Path) -> ProjectConfig:
+    """Validate already-parsed TOML ``data`` as if it were read from ``path``."""
+    try:
+        config = ProjectConfig.model_validate(dict(data))
+    except ValidationError as exc:
+        shown = display_path(path)
+        lines = dict.fromkeys(  # de-duplicated, in order
+            f"{shown}: {render_key_path(loc)}: {message}" if loc else f"{shown}: {message}"
+            for loc, message in flatten_errors(exc)
+        )
+        raise ConfigError("\n".join(lines)) from None
+    config._path = Path(path).expanduser().resolve()
+    for key, message in storage_clashes(config.storage.resolve(config.root))[:1]:
+        raise ConfigError(f"{display_path(path)}: storage.{key}: {message}")
+    return config

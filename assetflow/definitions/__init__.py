@@ -1,0 +1,1 @@
+"""What a project declares: assets, sources, checks, the context an asset sees, code versions."""

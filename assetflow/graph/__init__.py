@@ -1,0 +1,1 @@
+"""The asset graph built from the definitions, and selections over it."""

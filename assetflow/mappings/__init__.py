@@ -1,0 +1,1 @@
+"""Partition mappings: which upstream partitions one downstream partition reads."""

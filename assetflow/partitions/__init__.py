@@ -1,0 +1,1 @@
+"""Partitions definitions and keys: time windows, static and multi partitions, TOML specs."""
