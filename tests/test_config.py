@@ -271,7 +271,7 @@ def test_unknown_top_level_key(tmp_path: Path) -> None:
 
 def test_unknown_project_key_lists_the_allowed_ones(tmp_path: Path) -> None:
     message = error(tmp_path, '[project]\nname = "shop"\nnmae = "x"\n')
-    expected = "expected one of: name, modules, timezone, external"
+    expected = "expected one of: name, modules, timezone, external, listeners"
     assert f"assets.toml: project.nmae: unknown key ({expected})" in message
 
 

@@ -17,11 +17,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from assetflow.alerts.delivery import RetryPolicy
-from assetflow.alerts.dispatch import SentAlert, send
+from assetflow.alerts.dispatch import SentAlert
 from assetflow.alerts.events import AlertEvent, dedup_key, freshness_event, recovered_event
+from assetflow.alerts.listener import AlertsListener
 from assetflow.partitions.core import TimeWindowPartitions
 from assetflow.planner.keys import ExistingKeys
 from assetflow.records import ReasonKind, utcnow
+from assetflow.runner.events import FreshnessEvent, RunListener
 from assetflow.store.alerts import IncidentRecord
 
 if TYPE_CHECKING:
@@ -94,8 +96,11 @@ def run_freshness_check(
     now: datetime | None = None,
     *,
     policy: RetryPolicy | None = None,
+    listeners: RunListener | None = None,
 ) -> FreshnessCheck:
-    """:func:`check_freshness`, reporting the violations and events as well."""
+    """:func:`check_freshness`, reporting the violations and events as well; each new
+    violation and recovery is announced to ``listeners`` (the project's, from the scheduler:
+    its alerts among them), or else sent to the alert sinks directly."""
 
     moment = now or utcnow()
     store = project.store
@@ -113,6 +118,7 @@ def run_freshness_check(
     violations = [v for v in (_violation(results[node]) for node in watched) if v is not None]
     name = project.name
     events: list[AlertEvent] = []
+    announced: list[FreshnessEvent] = []
     current = set()
     for violation in violations:
         key = dedup_key(name, "freshness", violation.asset, violation.partition)
@@ -126,16 +132,23 @@ def run_freshness_check(
                     name, violation.asset, violation.partition, violation.detail, moment
                 )
             )
+            announced.append(
+                FreshnessEvent(violation.asset, violation.partition, violation.detail, moment)
+            )
     for incident in is_open:
         if incident.dedup_key in current:
             continue
         why = _cleared(project, incident, results)
         if why is not None and store.resolve_incident(incident.dedup_key, moment):
             events.append(recovered_event(name, incident.asset, incident.partition, why, moment))
-    sent: list[SentAlert] = []
-    for event in events:
-        sent.extend(send(project.config.alerts, store, event, policy=policy))
-    return FreshnessCheck(tuple(violations), tuple(events), tuple(sent))
+            announced.append(
+                FreshnessEvent(incident.asset, incident.partition, why, moment, recovered=True)
+            )
+    alerts = AlertsListener(project, policy)
+    hearing = alerts if listeners is None else listeners
+    for event in announced:
+        hearing.freshness_violation(event)
+    return FreshnessCheck(tuple(violations), tuple(events), tuple(alerts.sent))
 
 
 def _evaluate(project: Project, nodes: list[Node], now: datetime) -> dict[Node, StatusResult]:

@@ -11,6 +11,7 @@ from assetflow.application import backfilling, operations
 from assetflow.application.history_queries import HistoryQueries
 from assetflow.application.operations import scope_of
 from assetflow.application.stepwise import Stepwise
+from assetflow.config.listeners import load_listeners
 from assetflow.config.loading import load_definitions
 from assetflow.config.models import ProjectConfig, find_config, load_config
 from assetflow.definitions.assets import AssetDef
@@ -41,6 +42,9 @@ class Project(HistoryQueries, Stepwise):
     def __init__(self, config: ProjectConfig, graph: AssetGraph) -> None:
         self.config = config
         self.graph = graph
+        # Run listeners of every run of this project (docs/listeners.md): [project]
+        # listeners, then those added with add_listener.
+        self.user_listeners: list[object] = []
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> Project:
@@ -48,6 +52,7 @@ class Project(HistoryQueries, Stepwise):
         config = load_config(find_config(Path(path) if path is not None else None))
         definitions = load_definitions(config)
         project = cls(config, AssetGraph(definitions.assets, definitions.checks))
+        project.user_listeners.extend(load_listeners(config))
         project._schedule_members()  # a schedule selecting unknown assets fails at load
         return project
 
@@ -64,6 +69,20 @@ class Project(HistoryQueries, Stepwise):
             for name in selected:
                 members[name].append(schedule_name)
         return members
+
+    def add_listener(self, listener: object) -> None:
+        """Tell ``listener`` (a :class:`~assetflow.runner.events.RunListener`) about every
+        run of this project from now on."""
+        self.user_listeners.append(listener)
+
+    @property
+    def listeners(self) -> list[object]:
+        """Who hears of this project's runs: its alerts (with ``[[alerts]]``), then the
+        user's listeners."""
+        from assetflow.alerts.listener import AlertsListener
+
+        alerts = [AlertsListener(self)] if self.config.alerts else []
+        return [*alerts, *self.user_listeners]
 
     @property
     def root(self) -> Path:

@@ -59,6 +59,7 @@ def execute(
     """
     from assetflow import __version__
     from assetflow.io import Warehouse
+    from assetflow.runner.events import Listeners
     from assetflow.runner.interrupts import deferred_interrupts
     from assetflow.runner.leases import LeaseKeeper
     from assetflow.runner.output import routed_output
@@ -88,6 +89,9 @@ def execute(
         if state.last_success is not None
     }
     config = project.config
+    # Who hears of the run: the caller's observer (the CLI's progress), then the project's
+    # listeners (alerts, the user's own), each guarded so that none can fail the run.
+    events = Listeners([observer, *project.listeners])
     with deferred_interrupts(cancel) as cancel_event, routed_output():
         warehouse = Warehouse(
             config.warehouse_path,
@@ -109,6 +113,7 @@ def execute(
             existing=ExistingKeys(project.graph, plan.created_at),
             cancel=cancel_event,
             root=project.root,
+            events=events,
         )
         options = RunOptions(
             workers=workers or config.executor.workers, fail_fast=fail_fast, pools=config.pools
@@ -125,7 +130,7 @@ def execute(
                 else {n: latest.get(n, (None,))[0] for n in steps}
             )
             leases = LeaseKeeper(store, run.run_id, steps, seen)
-            result = PlanRunner(env, plan, options, observer, leases).run()
+            result = PlanRunner(env, plan, options, events, leases).run()
             status = result.status
         except (RunCancelled, KeyboardInterrupt):  # KeyboardInterrupt: a forced stop
             status = RunStatus.CANCELLED
@@ -136,8 +141,6 @@ def execute(
                 recorder.close()
             finally:
                 _close_warehouse(warehouse)
-    if result.failed and config.alerts:
-        _alert_failure(project, result)
     return replace(
         result, backfill_id=backfill_id, waiting=tuple(step.name for step in plan.waiting)
     )
@@ -147,22 +150,6 @@ def _live_run_of(store: StateStore, pid: int) -> str | None:
     """The id of the live run on this host whose process is ``pid``, if any."""
     host = this_host()
     return next((r.run_id for r in store.live_runs() if r.pid == pid and r.host == host), None)
-
-
-def _alert_failure(project: Project, result: RunResult) -> None:
-    """Tell the ``failure`` sinks about a run with failed steps, once it is recorded.
-
-    Bounded in time by the delivery policy; a sink that cannot be reached is recorded as a
-    failed delivery and never changes the run's outcome.
-    """
-    try:
-        from assetflow.alerts import notify_run
-
-        notify_run(project, result)
-    except Exception as exc:
-        import logging
-
-        logging.getLogger("assetflow").warning("failure alerts not sent: %s", exc)
 
 
 def _close_warehouse(warehouse: Any) -> None:

@@ -70,6 +70,7 @@ class ProjectSection(Section):
     timezone: Timezone = "UTC"
     # Tables other systems make, which every SQL asset may read (never dependencies).
     external: list[ExternalTable] = []
+    listeners: list[Text] = []  # "module:Class" run listeners (docs/listeners.md)
 
 
 class StorageSection(Section):

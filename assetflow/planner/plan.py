@@ -15,7 +15,7 @@ from typing import Any
 
 from assetflow.graph.asset_graph import AssetGraph
 from assetflow.planner.cutoff import cutoff_reads
-from assetflow.planner.status import Node, Reason, StatusEvaluator, node_name
+from assetflow.planner.status import Node, Reason, StatusEvaluator, StatusResult, node_name
 from assetflow.records import PartitionStatus, ReasonKind
 
 
@@ -152,7 +152,7 @@ def build_plan(
         result = statuses.get(node) or evaluator.status(*node)
         if result.status is PartitionStatus.WAITING:
             waiting[node] = result.reasons
-        elif result.status is not PartitionStatus.FRESH:
+        elif _needs_step(result):
             chosen[node] = result.reasons
         elif force:
             chosen[node] = forced
@@ -175,7 +175,7 @@ def build_plan(
             result = evaluator.status(*upstream)
             if result.status is PartitionStatus.WAITING:
                 waiting[upstream] = result.reasons
-            elif result.status is not PartitionStatus.FRESH:
+            elif _needs_step(result):
                 chosen[upstream] = result.reasons
                 stack.append(upstream)
     steps = _order_steps(graph, evaluator, chosen, upstream_map)
@@ -200,6 +200,16 @@ def build_plan(
         ),
         read={} if force else cutoff_reads(chosen, evaluator.snapshot),
     )
+
+
+def _needs_step(result: StatusResult) -> bool:
+    """Whether a partition must be made: not fresh, and not merely held by a live run that
+    will find it fresh too (a run claims every partition of its plan; one it then skips as
+    made elsewhere ends with no new success, and a plan that waited for it would make it
+    again, although nothing changed)."""
+    if result.status is PartitionStatus.RUNNING:
+        return not result.fresh_underneath
+    return result.status is not PartitionStatus.FRESH
 
 
 def _order_steps(

@@ -15,7 +15,7 @@ always evaluated after what it reads, however long the chain.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Set
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from assetflow.graph.asset_graph import AssetGraph
@@ -70,6 +70,10 @@ class StatusResult:
     last_materialized_at: datetime | None = None
     data_version: str | None = None
     code_version: str | None = None
+    # For a ``running`` partition: whether it would be fresh but for the run holding it (a
+    # run claims every partition of its plan, also those it then finds made and skips). Such
+    # a partition needs no step of another plan.
+    fresh_underneath: bool = field(default=False, compare=False)
 
     @property
     def node(self) -> Node:
@@ -169,8 +173,6 @@ class StatusEvaluator:
         while stack:
             node = stack.pop()
             state = self.snapshot.get(node, _EMPTY)
-            if node in self.running:
-                continue
             made = state.last_success is not None and not state.latest_failed
             if not made and not self._fed_by_source(node[0]):
                 continue
@@ -237,7 +239,33 @@ class StatusEvaluator:
         overdue = self._overdue(asset, partition, state)
         if node in self.running:
             reason = Reason(ReasonKind.RUNNING, f"running in run {self.running[node]}")
-            return StatusResult(asset, partition, PartitionStatus.RUNNING, (reason,), **facts)  # type: ignore[arg-type]
+            underneath = self._settled_status(node, state, overdue)
+            return StatusResult(
+                asset,
+                partition,
+                PartitionStatus.RUNNING,
+                (reason,),
+                fresh_underneath=underneath is PartitionStatus.FRESH,
+                **facts,  # type: ignore[arg-type]
+            )
+        return self._history_status(node, state, overdue, facts)
+
+    def _settled_status(
+        self, node: Node, state: PartitionState, overdue: tuple[Reason, ...]
+    ) -> PartitionStatus:
+        """What ``node`` would be if no run held it."""
+        return self._history_status(node, state, overdue, {}).status
+
+    def _history_status(
+        self,
+        node: Node,
+        state: PartitionState,
+        overdue: tuple[Reason, ...],
+        facts: Mapping[str, object],
+    ) -> StatusResult:
+        asset, partition = node
+        definition = self.graph[asset]
+        success = state.last_success
         if state.latest_failed:
             detail = f"latest attempt failed: {state.latest_error or 'error'}"
             reasons = (Reason(ReasonKind.FAILED, detail), *overdue)

@@ -39,6 +39,7 @@ from assetflow.records import (
     utcnow,
 )
 from assetflow.runner.checking import CheckFailed, audit, outcome_of
+from assetflow.runner.events import RunListener
 from assetflow.runner.output import capturing_output
 from assetflow.runner.results import StepResult
 from assetflow.runner.timeouts import call_with_timeout, sql_with_timeout
@@ -77,6 +78,7 @@ class StepEnvironment:
     existing: ExistingKeys
     cancel: threading.Event = field(default_factory=threading.Event)
     root: Path = field(default_factory=Path.cwd)  # the project root (source paths are under it)
+    events: RunListener = field(default_factory=RunListener)  # hears of check results
 
 
 class _CaptureHandler(logging.Handler):
@@ -208,6 +210,7 @@ def _attempt(env: StepEnvironment, definition: AssetDef, step: PlanStep, attempt
         env.recorder.add(
             materializations=[record], logs=_logs(handler, materialization_id), checks=checked
         )
+        _announce_checks(env, checked)
         return _Outcome(StepStatus.FAILED, materialization_id, error=error, exception=exc)
     finally:
         if con is not None:
@@ -238,8 +241,14 @@ def _attempt(env: StepEnvironment, definition: AssetDef, step: PlanStep, attempt
         logs=_logs(handler, materialization_id),
         checks=checked,
     )
+    _announce_checks(env, checked)
     env.latest.set((definition.name, step.partition), materialization_id, data_version)
     return _Outcome(StepStatus.SUCCESS, materialization_id, data_version=data_version)
+
+
+def _announce_checks(env: StepEnvironment, checked: list[CheckRecord]) -> None:
+    for result in checked:
+        env.events.check_result(result)
 
 
 def _release(env: StepEnvironment, con: Any, from_warehouse: bool) -> None:

@@ -17,8 +17,6 @@ cancelled (its own Ctrl-C handling), and the loop ends after it.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import logging
 import threading
 from collections.abc import Sequence
@@ -29,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from assetflow.errors import RunCancelled
 from assetflow.planner.plan import build_plan
 from assetflow.records import RunKind, RunStatus, this_host, this_pid
+from assetflow.runner.events import Listeners
 from assetflow.scheduling.automation import eager_targets
 from assetflow.scheduling.clock import Clock, SystemClock
 from assetflow.scheduling.cron import DueTick, due_tick, next_tick
@@ -266,14 +265,14 @@ class Scheduler:
         )
 
     def _check_freshness(self, now: datetime) -> None:
-        """Freshness policies and their alerts (another package; absent: nothing to do)."""
-        if importlib.util.find_spec("assetflow.alerts") is None:
-            return
+        """Freshness policies: new violations and recoveries go to the project's listeners
+        (its alerts among them)."""
+        # Imported here: the alerts pull in the store (and DuckDB), which loading a project
+        # (this module comes with the schedules) must not.
+        from assetflow.alerts.freshness import run_freshness_check
+
         try:
-            module = importlib.import_module("assetflow.alerts")
-            check = getattr(module, "check_freshness", None)
-            if check is not None:
-                check(self.project, now)
+            run_freshness_check(self.project, now, listeners=Listeners(self.project.listeners))
         except Exception as exc:
             self.log.error("freshness check failed: %s", exc)
 

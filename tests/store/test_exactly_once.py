@@ -10,12 +10,23 @@ What counts is whether the success B sees under its lease is the one its plan re
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
+from helpers import ProjectFactory
 from store_factories import make_m, make_run
 
-from assetflow.records import RunStatus, StepStatus, utcnow
+from assetflow import Project
+from assetflow.records import (
+    PartitionStatus,
+    RunRecord,
+    RunStatus,
+    StepStatus,
+    new_run_id,
+    this_host,
+    utcnow,
+)
 from assetflow.runner.leases import LeaseKeeper
 from assetflow.store import StateStore
 
@@ -123,3 +134,47 @@ def test_a_success_or_a_skip_lets_go_of_the_claim_at_once(tmp_path: Path) -> Non
         ]
     )
     assert store.lease_holders([NODE, other]) == {}
+
+
+def test_a_fresh_partition_a_live_run_holds_is_not_planned_again(
+    make_project: ProjectFactory, clean_imports: None
+) -> None:
+    # A run claims every partition of its plan, also those it then finds made elsewhere and
+    # skips. Such a partition is `running` while claimed, but fresh underneath: another plan
+    # must not take it as a step, or (once the holder lets go with no new success) it would
+    # find "not made since" and make it again. Seen with 3 materializes and a backfill of the
+    # example started together under load.
+    root = make_project(
+        pipeline="""
+        from assetflow import asset
+
+        @asset
+        def a(context):
+            return context.warehouse.sql("select 1 as x")
+
+        @asset
+        def b(a):
+            return a
+        """
+    )
+    project = Project.load(root)
+    project.materialize("a")
+    holder = RunRecord(
+        run_id=new_run_id(),
+        kind="materialize",
+        selection="*",
+        arguments={},
+        status=RunStatus.RUNNING,
+        started_at=utcnow(),
+        host=this_host(),
+        pid=os.getpid(),
+        version="test",
+    )
+    store = project.store
+    store.append(runs_started=[holder])
+    assert store.acquire_leases(holder.run_id, [("a", "-")]) == {}
+    (shown,) = project.status("a")
+    assert shown.status is PartitionStatus.RUNNING  # what status shows is unchanged
+    assert [step.name for step in project.plan("+b").steps] == ["b"]
+    result = project.materialize("+b")
+    assert [(s.name, s.status.value) for s in result.steps] == [("b", "success")]
