@@ -10,9 +10,9 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from assetflow.config.alert_sections import PAGERDUTY_EVENTS_URL
 from assetflow.config.models import (
     CONFIG_FILENAME,
-    PAGERDUTY_EVENTS_URL,
     AssetSection,
     FreshnessSpec,
     ProjectConfig,

@@ -19,7 +19,7 @@ from typing import Any
 from assetflow.alerts.delivery import DeliveryOutcome, RetryPolicy, post_json
 from assetflow.alerts.events import AlertEvent, EventKind
 from assetflow.alerts.sinks import SinkError, body_for, redacted, resolve_sink, sink_name
-from assetflow.config.models import AlertSection
+from assetflow.config.alert_sections import AlertSection
 from assetflow.records import utcnow
 from assetflow.store.alerts import DeliveryRecord
 from assetflow.store.store import StateStore

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from assetflow.alerts.events import AlertEvent, EventKind
-from assetflow.config.models import AlertSection
+from assetflow.config.alert_sections import AlertSection
 
 __all__ = [
     "REDACTED",

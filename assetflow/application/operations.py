@@ -89,13 +89,17 @@ def evaluator(
 
 
 def observe_for(project: Project, assets: Iterable[str] | None, moment: datetime) -> None:
-    """Observe the sources ``assets`` read (every source for ``None``), recording changes."""
+    """Observe the sources ``assets`` read (every source for ``None``), recording changes.
+
+    Not inside a reading session: nothing found there could be recorded, and the screens that
+    read through one observe before they open it (see views.assets).
+    """
     from assetflow.application.observing import observe_sources, sources_read_by
 
-    graph = project.graph
+    graph, store = project.graph, store_of(project)
     sources = sources_read_by(graph, assets)
-    if sources:
-        observe_sources(graph, store_of(project), project.root, moment, sources, strict=False)
+    if sources and not store.in_reading_session:
+        observe_sources(graph, store, project.root, moment, sources, strict=False)
 
 
 def damaged_of(project: Project) -> dict[Node, tuple[ReasonKind, str]]:

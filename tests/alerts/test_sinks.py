@@ -12,7 +12,7 @@ from assetflow.alerts import AlertEvent, EventKind, Severity, send
 from assetflow.alerts.delivery import RetryPolicy
 from assetflow.alerts.events import failure_events, freshness_event, recovered_event
 from assetflow.alerts.sinks import pagerduty_body, slack_body, webhook_body
-from assetflow.config.models import AlertSection
+from assetflow.config.alert_sections import AlertSection
 from assetflow.records import RunStatus, StepStatus
 from assetflow.runner.results import RunResult, StepResult
 from assetflow.store import StateStore
