@@ -170,17 +170,17 @@ def run_twice(
     scope = operations.Scope((target,))
     plans = []
     for project in (a, b):
-        evaluator = operations.evaluator(project, now)
-        plan = operations.make_plan(project, scope, only=only, evaluator_=evaluator)
+        evaluator = operations.evaluator(project.workspace, now)
+        plan = operations.make_plan(project.workspace, scope, only=only, evaluator_=evaluator)
         plans.append((plan, evaluator.snapshot))
     (plan, snapshot), (plan_b, snapshot_b) = plans
     assert plan_b.steps == plan.steps
     if plan.is_empty:
         return plan, RunResult(None, RunStatus.SUCCESS), RunResult(None, RunStatus.SUCCESS)
     with ThreadPoolExecutor(2) as pool:
-        cut = pool.submit(operations.execute, a, plan, scope, snapshot=snapshot)
+        cut = pool.submit(operations.execute, a.workspace, plan, scope, snapshot=snapshot)
         full = pool.submit(
-            operations.execute, b, replace(plan_b, read=None), scope, snapshot=snapshot_b
+            operations.execute, b.workspace, replace(plan_b, read=None), scope, snapshot=snapshot_b
         )
         return plan, cut.result(), full.result()
 

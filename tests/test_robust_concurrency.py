@@ -516,7 +516,9 @@ def test_a_partition_a_live_run_finished_after_planning_is_not_run_again(
 
     results: list[Any] = []
     scope = operations.Scope(("raw",), (), None, keys[0], keys[-1])
-    waiter = threading.Thread(target=lambda: results.append(operations.execute(api, plan, scope)))
+    waiter = threading.Thread(
+        target=lambda: results.append(operations.execute(api.workspace, plan, scope))
+    )
     waiter.start()
     try:
         wait_for(lambda: len(api.runs()) == 2, "B's run to start")

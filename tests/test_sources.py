@@ -13,7 +13,6 @@ import duckdb
 import pytest
 from helpers import PROJECT_HEADER, ProjectFactory, run_cli
 
-from assetflow.application.operations import store_of
 from assetflow.application.project import Project
 from assetflow.records import PartitionStatus, ReasonKind
 
@@ -205,7 +204,7 @@ def test_observations_are_append_only_changes_and_rebuild_the_same_status(root: 
         ("landing", "2024-01-04")
     ]
     project.materialize("daily totals")
-    store = store_of(project)
+    store = project.store
     assert store.snapshot() == store.snapshot_from_history()
     store.rebuild_status()
     assert statuses(project, "daily")[("daily", "2024-01-03")][0] == "waiting"

@@ -27,7 +27,6 @@ from helpers import PROJECT_HEADER, write_project
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assetflow.application.operations import store_of
 from assetflow.application.project import Project
 from assetflow.planner.status import StatusEvaluator, StatusResult
 from assetflow.records import PartitionStatus, utcnow
@@ -104,7 +103,7 @@ def apply(root: Path, project: Project, event: tuple[str, str, int], clock: list
 def check(root: Path, project: Project) -> dict[tuple[str, str], PartitionStatus]:
     now = utcnow()
     shown = {r.node: r for r in project.status(now=now)}  # observes, then screens
-    oracle = StatusEvaluator(project.graph, store_of(project).snapshot(), now)
+    oracle = StatusEvaluator(project.graph, project.store.snapshot(), now)
     for node, result in shown.items():
         expected = oracle.status(*node)
         assert (result.status, result.reasons) == (expected.status, expected.reasons), node

@@ -65,7 +65,7 @@ def _sql(root: Path, *statements: str) -> None:
 
 def _verify(root: Path, *selection: str) -> dict[str, str]:
     """``verify`` through the Python API (the CLI's --json document goes to descriptor 1)."""
-    results = verify(Project.load(root), list(selection) or None, None)
+    results = verify(Project.load(root).workspace, list(selection) or None, None)
     return {
         r.asset if r.partition == "-" else f"{r.asset}[{r.partition}]": r.result for r in results
     }

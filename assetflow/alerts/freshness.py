@@ -27,7 +27,7 @@ from assetflow.runner.events import FreshnessEvent, RunListener
 from assetflow.store.alerts import IncidentRecord
 
 if TYPE_CHECKING:
-    from assetflow.application.project import Project
+    from assetflow.alerts.subject import WatchedSubject
     from assetflow.planner.status import StatusResult
 
 __all__ = ["FreshnessCheck", "Violation", "check_freshness", "freshness_violations"]
@@ -53,12 +53,12 @@ class FreshnessCheck:
     sent: tuple[SentAlert, ...]
 
 
-def watched_nodes(project: Project, now: datetime) -> list[Node]:
+def watched_nodes(project: WatchedSubject, now: datetime) -> list[Node]:
     """The partition each asset with a freshness policy is judged by: ``-`` for an
     unpartitioned asset, the latest due key of a time-partitioned one."""
     existing = ExistingKeys(project.graph, now)
     nodes: list[Node] = []
-    for name, definition in project.assets.items():
+    for name, definition in project.graph.assets.items():
         if definition.freshness is None:
             continue
         if definition.partitions.kind == "none":
@@ -70,7 +70,7 @@ def watched_nodes(project: Project, now: datetime) -> list[Node]:
     return nodes
 
 
-def freshness_violations(project: Project, now: datetime | None = None) -> list[Violation]:
+def freshness_violations(project: WatchedSubject, now: datetime | None = None) -> list[Violation]:
     """Every asset whose freshness policy is violated at ``now`` (pure reading)."""
     moment = now or utcnow()
     results = _evaluate(project, watched_nodes(project, moment), moment)
@@ -78,7 +78,7 @@ def freshness_violations(project: Project, now: datetime | None = None) -> list[
 
 
 def check_freshness(
-    project: Project,
+    project: WatchedSubject,
     now: datetime | None = None,
     *,
     policy: RetryPolicy | None = None,
@@ -92,7 +92,7 @@ def check_freshness(
 
 
 def run_freshness_check(
-    project: Project,
+    project: WatchedSubject,
     now: datetime | None = None,
     *,
     policy: RetryPolicy | None = None,
@@ -151,7 +151,9 @@ def run_freshness_check(
     return FreshnessCheck(tuple(violations), tuple(events), tuple(alerts.sent))
 
 
-def _evaluate(project: Project, nodes: list[Node], now: datetime) -> dict[Node, StatusResult]:
+def _evaluate(
+    project: WatchedSubject, nodes: list[Node], now: datetime
+) -> dict[Node, StatusResult]:
 
     if not nodes:
         return {}
@@ -168,7 +170,7 @@ def _violation(result: StatusResult) -> Violation | None:
 
 
 def _cleared(
-    project: Project, incident: IncidentRecord, results: dict[Node, StatusResult]
+    project: WatchedSubject, incident: IncidentRecord, results: dict[Node, StatusResult]
 ) -> str | None:
     """Why ``incident`` (not overdue at this check) is over, or None while it is not."""
     graph = project.graph

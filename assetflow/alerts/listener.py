@@ -13,7 +13,7 @@ from assetflow.alerts.notify import notify_run
 from assetflow.runner.events import FreshnessEvent, RunListener
 
 if TYPE_CHECKING:
-    from assetflow.application.project import Project
+    from assetflow.alerts.subject import AlertSubject
     from assetflow.runner.results import RunResult
 
 __all__ = ["AlertsListener"]
@@ -24,7 +24,7 @@ _LOG = logging.getLogger("assetflow")
 class AlertsListener(RunListener):
     """Sends the project's ``[[alerts]]``; ``sent`` keeps every delivery it made."""
 
-    def __init__(self, project: Project, policy: RetryPolicy | None = None) -> None:
+    def __init__(self, project: AlertSubject, policy: RetryPolicy | None = None) -> None:
         self.project = project
         self.policy = policy
         self.sent: list[SentAlert] = []

@@ -11,7 +11,7 @@ from assetflow.alerts.events import EventKind, failure_events, test_event
 from assetflow.records import RunStatus, utcnow
 
 if TYPE_CHECKING:
-    from assetflow.application.project import Project
+    from assetflow.alerts.subject import AlertSubject
     from assetflow.runner.results import RunResult
 
 __all__ = ["notify_run", "send_test"]
@@ -20,7 +20,7 @@ logger = logging.getLogger("assetflow.alerts")
 
 
 def notify_run(
-    project: Project, result: RunResult, *, policy: RetryPolicy | None = None
+    project: AlertSubject, result: RunResult, *, policy: RetryPolicy | None = None
 ) -> list[SentAlert]:
     """Send ``failure`` alerts for a run with failed steps (one per failed asset) to the
     sinks listening for failures; nothing for any other run. Never raises."""
@@ -41,7 +41,7 @@ def notify_run(
         return []
 
 
-def send_test(project: Project, *, policy: RetryPolicy | None = None) -> list[SentAlert]:
+def send_test(project: AlertSubject, *, policy: RetryPolicy | None = None) -> list[SentAlert]:
     """Send a ``test`` event to every configured sink (whatever its ``on`` list says)."""
 
     event = test_event(project.name, utcnow())

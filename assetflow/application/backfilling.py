@@ -16,7 +16,6 @@ from assetflow.application.operations import (
     check_executor,
     evaluator,
     execute,
-    store_of,
     targets,
     with_estimates,
 )
@@ -37,12 +36,12 @@ from assetflow.runner.interrupts import deferred_interrupts
 from assetflow.runner.results import RunObserver, RunResult
 
 if TYPE_CHECKING:
-    from assetflow.application.project import Project
+    from assetflow.application.workspace import Workspace
     from assetflow.store.store import StateStore
 
 
 def backfill(
-    project: Project,
+    workspace: Workspace,
     scope: Scope,
     *,
     missing_only: bool = False,
@@ -56,15 +55,15 @@ def backfill(
     """Re-run a range in order, tracked as a resumable backfill."""
     if missing_only and stale_only:
         raise RunError("give either --missing-only or --stale-only, not both")
-    check_executor(project.config.executor.kind)
+    check_executor(workspace.config.executor.kind)
     if scope.first is None or scope.last is None:
         raise RunError("a backfill needs --from and --to")
     if downstream:
         scope = replace(scope, selection=tuple(f"{term}+" for term in scope.selection or ("*",)))
-    moment = now or utcnow()
-    ev = evaluator(project, moment, include=targets(project, scope, moment))
-    nodes = _backfill_nodes(project, scope, ev, missing_only, stale_only)
-    plan = with_estimates(project, build_plan(project.graph, ev, nodes, force=True))
+    moment = workspace.now(now)
+    ev = evaluator(workspace, moment, include=targets(workspace, scope, moment))
+    nodes = _backfill_nodes(workspace, scope, ev, missing_only, stale_only)
+    plan = with_estimates(workspace, build_plan(workspace.graph, ev, nodes, force=True))
     created = utcnow()
     options = {"missing_only": missing_only, "stale_only": stale_only, "downstream": downstream}
     record = BackfillRecord(
@@ -81,14 +80,14 @@ def backfill(
     # From its record to its last update, a Ctrl-C only asks the run to stop (see
     # runner/interrupts.py): the backfill is never left half recorded.
     with deferred_interrupts():
-        store_of(project).create_backfill(record)
+        workspace.store.create_backfill(record)
         return _run_backfill(
-            project, record, plan, scope, workers, fail_fast, observer, ev.snapshot
+            workspace, record, plan, scope, workers, fail_fast, observer, ev.snapshot
         )
 
 
 def resume_backfill(
-    project: Project,
+    workspace: Workspace,
     backfill_id: str,
     *,
     workers: int | None = None,
@@ -97,7 +96,7 @@ def resume_backfill(
     now: datetime | None = None,
 ) -> RunResult:
     """Continue a backfill: its partitions that no run of it has materialized yet."""
-    store = store_of(project)
+    store = workspace.store
     record = store.backfill(backfill_id)
     if record is None:
         raise RunError(f"unknown backfill '{backfill_id}' (see `assetflow backfill list`)")
@@ -108,10 +107,10 @@ def resume_backfill(
         first=record.range_from,
         last=record.range_to,
     )
-    moment = now or utcnow()
-    ev = evaluator(project, moment, include=targets(project, scope, moment))
+    moment = workspace.now(now)
+    ev = evaluator(workspace, moment, include=targets(workspace, scope, moment))
     nodes = _backfill_nodes(
-        project, scope, ev, bool(arguments.get("missing_only")), bool(arguments.get("stale_only"))
+        workspace, scope, ev, bool(arguments.get("missing_only")), bool(arguments.get("stale_only"))
     )
     done: set[Node] = set()
     for run_id in record.run_ids:
@@ -119,21 +118,21 @@ def resume_backfill(
             if step.status is StepStatus.SUCCESS:
                 done.add((step.asset, step.partition))
     remaining = [node for node in nodes if node not in done]
-    plan = with_estimates(project, build_plan(project.graph, ev, remaining, force=True))
+    plan = with_estimates(workspace, build_plan(workspace.graph, ev, remaining, force=True))
     # Of a --missing-only/--stale-only backfill, what is neither made by its runs nor still
     # wanted was made by another run meanwhile: nothing is left to do for it.
     selective = bool(arguments.get("missing_only") or arguments.get("stale_only"))
     settled = max(record.total - len(remaining), 0) if selective else 0
     with deferred_interrupts():
         return _run_backfill(
-            project, record, plan, scope, workers, fail_fast, observer, ev.snapshot, settled
+            workspace, record, plan, scope, workers, fail_fast, observer, ev.snapshot, settled
         )
 
 
 def _backfill_nodes(
-    project: Project, scope: Scope, ev: StatusEvaluator, missing_only: bool, stale_only: bool
+    workspace: Workspace, scope: Scope, ev: StatusEvaluator, missing_only: bool, stale_only: bool
 ) -> list[Node]:
-    nodes = targets(project, scope, ev.now)
+    nodes = targets(workspace, scope, ev.now)
     if not (missing_only or stale_only):
         return list(nodes)
     results = ev.evaluate(nodes)
@@ -145,7 +144,7 @@ def _backfill_nodes(
 
 
 def _run_backfill(
-    project: Project,
+    workspace: Workspace,
     record: BackfillRecord,
     plan: Plan,
     scope: Scope,
@@ -160,12 +159,12 @@ def _run_backfill(
     whose missing partitions another run made meanwhile): they count as done."""
     from assetflow.runner.run import RunCancelled
 
-    store = store_of(project)
+    store = workspace.store
     status = RunStatus.CRASHED
     result: RunResult | None = None
     try:
         result = execute(
-            project,
+            workspace,
             plan,
             scope,
             kind=RunKind.BACKFILL,
@@ -208,7 +207,7 @@ def _distinct_successes(store: StateStore, run_ids: list[str]) -> int:
 
 
 def rerun_failed(
-    project: Project,
+    workspace: Workspace,
     run_id: str,
     *,
     workers: int | None = None,
@@ -218,23 +217,27 @@ def rerun_failed(
     they need upstream that is not fresh); RunError if the run has no failed step."""
     from assetflow.planner.targets import Targets
 
-    record, attempts = project.run(run_id)
+    store = workspace.store
+    record = store.run(run_id)
+    if record is None:
+        raise RunError(f"unknown run '{run_id}' (see `assetflow runs`)")
+    attempts = store.run_steps(record.run_id)
     last = {(a.asset, a.partition): a.status for a in attempts}
     failed = {node for node, status in last.items() if status == "failed"}
     if not failed:
         raise RunError(f"run {record.run_id} has no failed step to re-run")
     groups = [
         (name, sorted(p for a, p in failed if a == name))
-        for name in project.graph.topological_order()
+        for name in workspace.graph.topological_order()
         if any(a == name for a, _ in failed)
     ]
     nodes = Targets(groups)
-    moment = utcnow()
-    ev = evaluator(project, moment, include=nodes)
-    plan = with_estimates(project, build_plan(project.graph, ev, nodes))
+    moment = workspace.now()
+    ev = evaluator(workspace, moment, include=nodes)
+    plan = with_estimates(workspace, build_plan(workspace.graph, ev, nodes))
     scope = Scope(tuple(name for name, _ in groups))
     return execute(
-        project,
+        workspace,
         plan,
         scope,
         workers=workers,

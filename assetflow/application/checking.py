@@ -12,31 +12,31 @@ from collections import defaultdict
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from assetflow.application.operations import Scope, store_of, targets
+from assetflow.application.operations import Scope, targets
 from assetflow.definitions.checks import CheckDef
-from assetflow.records import CheckRecord, utcnow
+from assetflow.records import CheckRecord
 
 if TYPE_CHECKING:
-    from assetflow.application.project import Project
+    from assetflow.application.workspace import Workspace
 
 __all__ = ["check_listing", "run_checks"]
 
 
-def _checks_of(project: Project, names: list[str]) -> dict[str, list[CheckDef]]:
+def _checks_of(workspace: Workspace, names: list[str]) -> dict[str, list[CheckDef]]:
     found: dict[str, list[CheckDef]] = defaultdict(list)
     chosen = set(names)
-    for check_def in project.graph.checks:
+    for check_def in workspace.graph.checks:
         if check_def.asset in chosen:
             found[check_def.asset].append(check_def)
     return found
 
 
-def check_listing(project: Project, scope: Scope) -> list[dict[str, Any]]:
+def check_listing(workspace: Workspace, scope: Scope) -> list[dict[str, Any]]:
     """Every check on the selected assets with its latest result and the partitions whose
     current data fails it (the ``checks --json`` records)."""
-    names = project.select(list(scope.selection) or None, list(scope.exclude) or None)
-    checks = _checks_of(project, names)
-    store = store_of(project)
+    names = workspace.select(list(scope.selection) or None, list(scope.exclude) or None)
+    checks = _checks_of(workspace, names)
+    store = workspace.store
     assets = [name for name in names if name in checks]
     latest = {(r.asset, r.check_name): r for r in store.latest_checks(assets)} if assets else {}
     failing: dict[tuple[str, str], list[str]] = defaultdict(list)
@@ -72,7 +72,9 @@ def _result_json(record: CheckRecord) -> dict[str, Any]:
     }
 
 
-def run_checks(project: Project, scope: Scope, now: datetime | None = None) -> list[CheckRecord]:
+def run_checks(
+    workspace: Workspace, scope: Scope, now: datetime | None = None
+) -> list[CheckRecord]:
     """Run the selected assets' checks on the data their targeted partitions hold now.
 
     Partitions never materialized are left out (nothing to check), and so are assets stored
@@ -82,18 +84,18 @@ def run_checks(project: Project, scope: Scope, now: datetime | None = None) -> l
     from assetflow.io import Warehouse, io_manager_for
     from assetflow.runner.checking import arrow_table, evaluate_checks
 
-    moment = now or utcnow()
-    nodes = targets(project, scope, moment)
-    checks = _checks_of(project, [asset for asset, _ in nodes.groups])
-    store = store_of(project)
+    moment = workspace.now(now)
+    nodes = targets(workspace, scope, moment)
+    checks = _checks_of(workspace, [asset for asset, _ in nodes.groups])
+    store = workspace.store
     wanted = [(asset, key) for asset, key in nodes if asset in checks]
     snapshot = store.snapshot_of(wanted) if wanted else {}
-    config = project.config
+    config = workspace.config
     records: list[CheckRecord] = []
     with Warehouse(config.warehouse_path, wait_limit=config.storage.lock_timeout_s) as warehouse:
         for asset, key in wanted:
             state = snapshot.get((asset, key))
-            definition = project.graph[asset]
+            definition = workspace.graph[asset]
             if state is None or state.last_success is None or definition.io == "none":
                 continue
             manager = io_manager_for(definition, warehouse=warehouse, data_dir=config.data_path)

@@ -1,4 +1,4 @@
-"""The operations behind :class:`~assetflow.application.project.Project`: status, plan,
+"""The operations behind :class:`~assetflow.application.workspace.Project`: status, plan,
 run, backfill.
 
 Each reads history through the state store, decides with the pure planner, and (for runs)
@@ -24,11 +24,10 @@ from assetflow.planner.targets import Targets, resolve_targets
 from assetflow.records import (
     PartitionStatus,
     ReasonKind,
-    utcnow,
 )
 
 if TYPE_CHECKING:
-    from assetflow.application.project import Project
+    from assetflow.application.workspace import Workspace
     from assetflow.graph.asset_graph import AssetGraph
     from assetflow.store.screening import Screened
     from assetflow.store.store import StateStore
@@ -64,14 +63,8 @@ class Scope:
         }
 
 
-def store_of(project: Project) -> StateStore:
-    from assetflow.store.store import StateStore
-
-    return StateStore(project.config.state_path)
-
-
 def evaluator(
-    project: Project,
+    workspace: Workspace,
     now: datetime | None = None,
     include: Collection[Node] = (),
     for_assets: Iterable[str] | None = None,
@@ -83,12 +76,12 @@ def evaluator(
     :mod:`assetflow.planner.screen`); the snapshot read holds those, the partitions in
     ``include`` (a forced plan's targets, whose runs need what they read), and what they read.
     """
-    moment = now or utcnow()
-    observe_for(project, for_assets, moment)
-    return _screened(project.graph, store_of(project), moment, include, damaged_of(project))[2]
+    moment = workspace.now(now)
+    observe_for(workspace, for_assets, moment)
+    return _screened(workspace.graph, workspace.store, moment, include, damaged_of(workspace))[2]
 
 
-def observe_for(project: Project, assets: Iterable[str] | None, moment: datetime) -> None:
+def observe_for(workspace: Workspace, assets: Iterable[str] | None, moment: datetime) -> None:
     """Observe the sources ``assets`` read (every source for ``None``), recording changes.
 
     Not inside a reading session: nothing found there could be recorded, and the screens that
@@ -96,21 +89,21 @@ def observe_for(project: Project, assets: Iterable[str] | None, moment: datetime
     """
     from assetflow.application.observing import observe_sources, sources_read_by
 
-    graph, store = project.graph, store_of(project)
+    graph, store = workspace.graph, workspace.store
     sources = sources_read_by(graph, assets)
     if sources and not store.in_reading_session:
-        observe_sources(graph, store, project.root, moment, sources, strict=False)
+        observe_sources(graph, store, workspace.root, moment, sources, strict=False)
 
 
-def damaged_of(project: Project) -> dict[Node, tuple[ReasonKind, str]]:
+def damaged_of(workspace: Workspace) -> dict[Node, tuple[ReasonKind, str]]:
     """Partitions recorded as made whose stored data is gone or changed (see
     :mod:`assetflow.io.presence`): stale with ``data_missing`` / ``data_changed``."""
     from assetflow.io.presence import damaged_partitions
 
-    config = project.config
+    config = workspace.config
     local = "://" not in config.storage.data  # a remote data folder is not listed here
     return damaged_partitions(
-        project.graph, store_of(project), config.warehouse_path, config.data_path if local else None
+        workspace.graph, workspace.store, config.warehouse_path, config.data_path if local else None
     )
 
 
@@ -200,18 +193,18 @@ def _needed(
 _PARTIAL_SNAPSHOT_LIMIT = 50_000
 
 
-def status_counts(project: Project, scope: Scope, now: datetime | None = None) -> list[Any]:
+def status_counts(workspace: Workspace, scope: Scope, now: datetime | None = None) -> list[Any]:
     """``status --json`` records per selected asset: counts per status, partitions, latest
     success. Without a partition range only the screened candidates are evaluated."""
-    moment = now or utcnow()
-    names = project.select(list(scope.selection) or None, list(scope.exclude) or None)
-    graph, store = project.graph, store_of(project)
-    observe_for(project, names, moment)
+    moment = workspace.now(now)
+    names = workspace.select(list(scope.selection) or None, list(scope.exclude) or None)
+    graph, store = workspace.graph, workspace.store
+    observe_for(workspace, names, moment)
     if scope.partition is not None or scope.first is not None or scope.last is not None:
-        nodes = targets(project, scope, moment)
-        ev = _screened(graph, store, moment, include=nodes, damaged=damaged_of(project))[2]
+        nodes = targets(workspace, scope, moment)
+        ev = _screened(graph, store, moment, include=nodes, damaged=damaged_of(workspace))[2]
         return count_statuses(names, ev.evaluate(nodes))
-    spec, screened, ev = _screened(graph, store, moment, damaged=damaged_of(project))
+    spec, screened, ev = _screened(graph, store, moment, damaged=damaged_of(workspace))
     selected = set(names)
     wanted = [node for node in ev.candidates or () if node[0] in selected]
     records = count_statuses(names, ev.evaluate(wanted))
@@ -253,13 +246,13 @@ def count_statuses(assets: Sequence[str], results: Iterable[StatusResult]) -> li
     ]
 
 
-def targets(project: Project, scope: Scope, now: datetime) -> Targets:
-    names = project.select(list(scope.selection) or None, list(scope.exclude) or None)
-    return resolve_targets(project.graph, names, now, scope.partition, scope.first, scope.last)
+def targets(workspace: Workspace, scope: Scope, now: datetime) -> Targets:
+    names = workspace.select(list(scope.selection) or None, list(scope.exclude) or None)
+    return resolve_targets(workspace.graph, names, now, scope.partition, scope.first, scope.last)
 
 
 def make_plan(
-    project: Project,
+    workspace: Workspace,
     scope: Scope,
     *,
     only: bool = False,
@@ -269,36 +262,36 @@ def make_plan(
 ) -> Plan:
     """The plan that makes the scope fresh, with estimated durations from history."""
     if evaluator_ is None:
-        evaluator_ = evaluator(project, now, for_assets=_selected(project, scope))
+        evaluator_ = evaluator(workspace, now, for_assets=_selected(workspace, scope))
     ev = evaluator_
-    nodes = targets(project, scope, ev.now)
-    return with_estimates(project, build_plan(project.graph, ev, nodes, only=only, force=force))
+    nodes = targets(workspace, scope, ev.now)
+    return with_estimates(workspace, build_plan(workspace.graph, ev, nodes, only=only, force=force))
 
 
-def with_estimates(project: Project, plan: Plan) -> Plan:
+def with_estimates(workspace: Workspace, plan: Plan) -> Plan:
     """``plan`` with the median past durations of the assets it runs (for its estimate)."""
     assets = sorted({step.asset for step in plan.steps})
     if not assets:
         return plan
-    return replace(plan, estimates=store_of(project).durations(assets))
+    return replace(plan, estimates=workspace.store.durations(assets))
 
 
-def statuses(project: Project, scope: Scope, now: datetime | None = None) -> list[Any]:
+def statuses(workspace: Workspace, scope: Scope, now: datetime | None = None) -> list[Any]:
     """Every targeted partition's status (StatusResult), in asset then partition order."""
-    moment = now or utcnow()
-    nodes = targets(project, scope, moment)
-    ev = evaluator(project, moment, include=nodes, for_assets=_selected(project, scope))
+    moment = workspace.now(now)
+    nodes = targets(workspace, scope, moment)
+    ev = evaluator(workspace, moment, include=nodes, for_assets=_selected(workspace, scope))
     return ev.evaluate(nodes)
 
 
-def _selected(project: Project, scope: Scope) -> list[str]:
+def _selected(workspace: Workspace, scope: Scope) -> list[str]:
     """The assets ``scope`` selects (whose sources a status or plan observes first)."""
-    return project.select(list(scope.selection) or None, list(scope.exclude) or None)
+    return workspace.select(list(scope.selection) or None, list(scope.exclude) or None)
 
 
-def prune(project: Project, before: datetime) -> dict[str, int]:
+def prune(workspace: Workspace, before: datetime) -> dict[str, int]:
     """Delete history that ended before ``before`` (never a partition's latest records)."""
-    return store_of(project).prune(before)
+    return workspace.store.prune(before)
 
 
 def scope_of(

@@ -11,13 +11,13 @@ from assetflow.application import backfilling, operations
 from assetflow.application.history_queries import HistoryQueries
 from assetflow.application.operations import scope_of
 from assetflow.application.stepwise import Stepwise
+from assetflow.application.workspace import Selection, Workspace
 from assetflow.config.listeners import load_listeners
 from assetflow.config.loading import load_definitions
 from assetflow.config.models import ProjectConfig, find_config, load_config
 from assetflow.definitions.assets import AssetDef
 from assetflow.errors import PartitionError, SelectionError, did_you_mean
 from assetflow.graph.asset_graph import AssetGraph
-from assetflow.graph.selection import select
 from assetflow.planner.explain import WhyLink
 from assetflow.planner.plan import Plan
 from assetflow.planner.status import StatusResult
@@ -27,8 +27,6 @@ from assetflow.scheduling.schedules import ScheduleSpec, collect_schedules
 
 if TYPE_CHECKING:
     from assetflow.application.observing import Observed
-
-Selection = str | Sequence[str] | None
 
 
 class Project(HistoryQueries, Stepwise):
@@ -85,6 +83,12 @@ class Project(HistoryQueries, Stepwise):
         return [*alerts, *self.user_listeners]
 
     @property
+    def workspace(self) -> Workspace:
+        """What the operations under this facade work on: the config, the graph, the
+        listeners of its runs and the clock."""
+        return Workspace(self.config, self.graph, tuple(self.listeners))
+
+    @property
     def root(self) -> Path:
         """The folder holding ``assets.toml``."""
         return self.config.root
@@ -106,7 +110,7 @@ class Project(HistoryQueries, Stepwise):
 
     def select(self, selection: Selection = None, exclude: Selection = None) -> list[str]:
         """Asset names selected (dbt-like syntax, see :mod:`assetflow.graph.selection`)."""
-        return select(self.graph, selection, exclude)
+        return self.workspace.select(selection, exclude)
 
     def partition_keys(
         self,
@@ -194,7 +198,9 @@ class Project(HistoryQueries, Stepwise):
         now: datetime | None = None,
     ) -> list[StatusResult]:
         """The status and reasons of every targeted partition (all partitions by default)."""
-        return operations.statuses(self, scope_of(selection, exclude, partition, first, last), now)
+        return operations.statuses(
+            self.workspace, scope_of(selection, exclude, partition, first, last), now
+        )
 
     def status_counts(
         self,
@@ -209,7 +215,7 @@ class Project(HistoryQueries, Stepwise):
         """Per selected asset: ``{"asset", "counts": {status: n}, "partitions",
         "last_materialized_at"}`` (the ``status --json`` records), computed in bulk."""
         scope = scope_of(selection, exclude, partition, first, last)
-        records = operations.status_counts(self, scope, now)
+        records = operations.status_counts(self.workspace, scope, now)
         warned = self.check_warnings([r["asset"] for r in records])
         for record in records:
             partitions = {w.partition for w in warned if w.asset == record["asset"]}
@@ -224,7 +230,7 @@ class Project(HistoryQueries, Stepwise):
         names = set(self.graph.assets if assets is None else assets)
         if not any(c.asset in names for c in self.graph.checks):
             return []
-        found = operations.store_of(self).failing_checks(sorted(names))
+        found = self.store.failing_checks(sorted(names))
         return [w for w in found if partition is None or w.partition == partition]
 
     def plan(
@@ -241,7 +247,7 @@ class Project(HistoryQueries, Stepwise):
     ) -> Plan:
         """The minimal ordered plan that makes the selection fresh (nothing runs)."""
         scope = scope_of(selection, exclude, partition, first, last)
-        return operations.make_plan(self, scope, only=only, force=force, now=now)
+        return operations.make_plan(self.workspace, scope, only=only, force=force, now=now)
 
     def materialize(
         self,
@@ -268,18 +274,22 @@ class Project(HistoryQueries, Stepwise):
         operations.check_executor(executor or self.config.executor.kind)
         scope = scope_of(selection, exclude, partition, first, last)
         moment = now or utcnow()
-        forced = operations.targets(self, scope, moment) if force else ()
+        forced = operations.targets(self.workspace, scope, moment) if force else ()
         # One read of history for plan and run; a forced run also reads what its targets read.
         selected = self.select(list(scope.selection) or None, list(scope.exclude) or None)
-        evaluator = operations.evaluator(self, moment, include=forced, for_assets=selected)
-        plan = operations.make_plan(self, scope, only=only, force=force, evaluator_=evaluator)
+        evaluator = operations.evaluator(
+            self.workspace, moment, include=forced, for_assets=selected
+        )
+        plan = operations.make_plan(
+            self.workspace, scope, only=only, force=force, evaluator_=evaluator
+        )
         if plan.is_empty:
             # Not a run: `materialize` from cron every five minutes would fill the history
             # with empty ones. (A backfill is tracked, so it records even an empty run.)
             waiting = tuple(step.name for step in plan.waiting)
             return RunResult(None, RunStatus.SUCCESS, waiting=waiting)
         return operations.execute(
-            self,
+            self.workspace,
             plan,
             scope,
             workers=workers,
@@ -305,7 +315,7 @@ class Project(HistoryQueries, Stepwise):
     ) -> RunResult:
         """Re-run the partitions from ``first`` to ``last`` (inclusive) in order, tracked."""
         return backfilling.backfill(
-            self,
+            self.workspace,
             scope_of(selection, exclude, None, first, last),
             missing_only=missing_only,
             stale_only=stale_only,
@@ -326,7 +336,7 @@ class Project(HistoryQueries, Stepwise):
     ) -> RunResult:
         """Continue a backfill with the partitions none of its runs has materialized."""
         return backfilling.resume_backfill(
-            self, backfill_id, workers=workers, fail_fast=fail_fast, observer=observer
+            self.workspace, backfill_id, workers=workers, fail_fast=fail_fast, observer=observer
         )
 
     def why(
@@ -345,8 +355,8 @@ class Project(HistoryQueries, Stepwise):
                 )
             partition = "-"
         key = definition.partitions.validate_key(partition, now)
-        evaluator = operations.evaluator(self, now)
-        return why(evaluator, asset, key, operations.store_of(self).success_history)
+        evaluator = operations.evaluator(self.workspace, now)
+        return why(evaluator, asset, key, self.store.success_history)
 
     def observe(
         self, selection: Selection = None, *, exclude: Selection = None, now: datetime | None = None
@@ -357,7 +367,7 @@ class Project(HistoryQueries, Stepwise):
 
         chosen = self.select(selection, exclude) if selection is not None else None
         sources = sources_read_by(self.graph, chosen)
-        return observe_sources(self.graph, operations.store_of(self), self.root, now, sources)
+        return observe_sources(self.graph, self.store, self.root, now, sources)
 
     def checks(
         self, selection: Selection = None, *, exclude: Selection = None
@@ -365,7 +375,7 @@ class Project(HistoryQueries, Stepwise):
         """Every check on the selected assets with its latest result (``checks --json``)."""
         from assetflow.application.checking import check_listing
 
-        return check_listing(self, scope_of(selection, exclude, None, None, None))
+        return check_listing(self.workspace, scope_of(selection, exclude, None, None, None))
 
     def check(
         self,
@@ -381,7 +391,7 @@ class Project(HistoryQueries, Stepwise):
         (CheckRecord) are recorded and returned."""
         from assetflow.application.checking import run_checks
 
-        return run_checks(self, scope_of(selection, exclude, partition, first, last), now)
+        return run_checks(self.workspace, scope_of(selection, exclude, partition, first, last), now)
 
     def rerun_failed(
         self,
@@ -395,4 +405,4 @@ class Project(HistoryQueries, Stepwise):
         since are left alone. RunError if the run has no failed step."""
         from assetflow.application.backfilling import rerun_failed
 
-        return rerun_failed(self, run_id, workers=workers, observer=observer)
+        return rerun_failed(self.workspace, run_id, workers=workers, observer=observer)

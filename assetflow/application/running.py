@@ -24,20 +24,14 @@ from assetflow.runner.results import RunObserver, RunResult
 
 if TYPE_CHECKING:
     from assetflow.application.operations import Scope
-    from assetflow.application.project import Project
+    from assetflow.application.workspace import Workspace
     from assetflow.store.store import StateStore
 
 __all__ = ["check_executor", "execute"]
 
 
-def _store_of(project: Project) -> StateStore:
-    from assetflow.store.store import StateStore
-
-    return StateStore(project.config.state_path)
-
-
 def execute(
-    project: Project,
+    workspace: Workspace,
     plan: Plan,
     scope: Scope,
     *,
@@ -67,9 +61,9 @@ def execute(
     from assetflow.runner.step import LatestVersions, StepEnvironment
     from assetflow.store.recorder import Recorder
 
-    store = _store_of(project)
+    store = workspace.store
     if snapshot is None:
-        snapshot = store.snapshot(project.graph.assets)
+        snapshot = store.snapshot(workspace.graph.assets)
     started = utcnow()
     run = RunRecord(
         run_id=new_run_id(started),
@@ -88,10 +82,10 @@ def execute(
         for node, state in snapshot.items()
         if state.last_success is not None
     }
-    config = project.config
+    config = workspace.config
     # Who hears of the run: the caller's observer (the CLI's progress), then the project's
     # listeners (alerts, the user's own), each guarded so that none can fail the run.
-    events = Listeners([observer, *project.listeners])
+    events = Listeners([observer, *workspace.listeners])
     with deferred_interrupts(cancel) as cancel_event, routed_output():
         warehouse = Warehouse(
             config.warehouse_path,
@@ -104,15 +98,15 @@ def execute(
         recorder.add(runs_started=[run])
         recorder.flush()  # the run is visible to other processes at once
         env = StepEnvironment(
-            graph=project.graph,
+            graph=workspace.graph,
             run_id=run.run_id,
             warehouse=warehouse,
             data_dir=config.data_path,
             recorder=recorder,
             latest=LatestVersions(latest),
-            existing=ExistingKeys(project.graph, plan.created_at),
+            existing=ExistingKeys(workspace.graph, plan.created_at),
             cancel=cancel_event,
-            root=project.root,
+            root=workspace.root,
             events=events,
         )
         options = RunOptions(

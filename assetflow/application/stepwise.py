@@ -32,16 +32,16 @@ class Stepwise:
     ) -> StatusEvaluator:
         """A status evaluator over current history at ``now``, the sources observed first;
         ``include``: partitions whose state (and what they read) the snapshot must hold."""
-        return operations.evaluator(_project(self), now, include)
+        return operations.evaluator(_project(self).workspace, now, include)
 
     def plan_for(self, selection: Sequence[str], evaluator: StatusEvaluator) -> Plan:
         """The plan that makes ``selection``'s due partitions fresh, as ``materialize`` does."""
         scope = operations.Scope(tuple(selection))
-        return operations.make_plan(_project(self), scope, evaluator_=evaluator)
+        return operations.make_plan(_project(self).workspace, scope, evaluator_=evaluator)
 
     def with_estimates(self, plan: Plan) -> Plan:
         """``plan`` with each asset's median past duration (for its estimate)."""
-        return operations.with_estimates(_project(self), plan)
+        return operations.with_estimates(_project(self).workspace, plan)
 
     def check_executor(self) -> None:
         """Refuse an executor this release cannot run (RunError)."""
@@ -59,7 +59,7 @@ class Stepwise:
     ) -> RunResult:
         """Run ``plan`` as a run of ``kind`` over ``selection``, recorded like any run."""
         return operations.execute(
-            _project(self),
+            _project(self).workspace,
             plan,
             operations.Scope(tuple(selection)),
             kind=kind,

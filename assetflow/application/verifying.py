@@ -40,7 +40,7 @@ from assetflow.records import utcnow
 from assetflow.store.verifications import Verification
 
 if TYPE_CHECKING:
-    from assetflow.application.project import Project
+    from assetflow.application.workspace import Workspace
 
 __all__ = ["Verified", "verify"]
 
@@ -72,22 +72,21 @@ class Verified:
 
 
 def verify(
-    project: Project, selection: Sequence[str] | None, exclude: Sequence[str] | None
+    workspace: Workspace, selection: Sequence[str] | None, exclude: Sequence[str] | None
 ) -> list[Verified]:
     """Fingerprint the stored partitions of the selected assets again; record what changed."""
-    from assetflow.application.operations import store_of
 
-    names = project.select(list(selection or ()) or None, list(exclude or ()) or None)
-    graph = project.graph
+    names = workspace.select(list(selection or ()) or None, list(exclude or ()) or None)
+    graph = workspace.graph
     stored = [name for name in names if graph[name].io in ("duckdb", "parquet")]
-    store = store_of(project)
+    store = workspace.store
     with store.reading_session():
         made = store.made_with_data(stored).to_pylist() if stored else []  # type: ignore[attr-defined]
         marked = store.verification_marks(stored) if stored else {}
     by_asset: dict[str, list[dict[str, Any]]] = {}
     for row in made:
         by_asset.setdefault(row["asset"], []).append(row)
-    config = project.config
+    config = workspace.config
     versions: dict[tuple[str, str], str | None] = {}
     duckdb_assets = [name for name in by_asset if graph[name].io == "duckdb"]
     if duckdb_assets:

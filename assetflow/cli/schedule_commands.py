@@ -133,7 +133,6 @@ def schedules_command(
     debug: DebugOption = False,
 ) -> None:
     """List schedules with their last claimed tick and their next tick."""
-    from assetflow.application.operations import store_of
     from assetflow.records import utcnow
     from assetflow.scheduling import next_tick
     from assetflow.store.ticks import TickRecord
@@ -141,7 +140,7 @@ def schedules_command(
     loaded = load_project(ctx, project)
     now = utcnow()
     last: dict[str, TickRecord] = {}
-    for tick in store_of(loaded).ticks(limit=10_000):
+    for tick in loaded.store.ticks(limit=10_000):
         last.setdefault(tick.schedule, tick)
     records: list[dict[str, Any]] = []
     for spec in loaded.schedules():

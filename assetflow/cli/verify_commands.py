@@ -31,7 +31,7 @@ def verify_command(
     from assetflow.application.verifying import verify
 
     loaded = load_project(ctx, project)
-    results = verify(loaded, selection, exclude)
+    results = verify(loaded.workspace, selection, exclude)
     if as_json:
         print_json({"partitions": [result.to_json() for result in results]})
         return

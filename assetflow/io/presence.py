@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import duckdb
 
@@ -29,12 +29,25 @@ from assetflow.io.warehouse import quote_identifier, sql_string
 from assetflow.records import ReasonKind
 
 if TYPE_CHECKING:
-    from assetflow.store.store import StateStore
+    from contextlib import AbstractContextManager
+
 
 __all__ = ["PARTITION_CHECK_ROWS", "damaged_partitions", "gone_partitions"]
 
 Node = tuple[str, str]
 Damage = tuple[ReasonKind, str]
+
+
+class MadeRecords(Protocol):
+    """What presence checks read of history (the state store provides it): the partitions
+    recorded as holding data, and the marks ``assetflow verify`` left."""
+
+    def reading_session(self) -> AbstractContextManager[object]: ...
+
+    def made_with_data(self, assets: Sequence[str]) -> Any: ...
+
+    def verification_marks(self, assets: Sequence[str]) -> dict[Node, tuple[str, str]]: ...
+
 
 # Up to this many rows (DuckDB's estimate) a table's partition keys are read at every status;
 # a bigger table is only checked to exist.
@@ -44,7 +57,7 @@ _BUSY = ("could not set lock", "conflicting lock", "already attached", "file han
 
 
 def damaged_partitions(
-    graph: AssetGraph, store: StateStore, warehouse: Path, data_dir: Path | None
+    graph: AssetGraph, store: MadeRecords, warehouse: Path, data_dir: Path | None
 ) -> dict[Node, Damage]:
     """Every partition recorded as made whose stored data is gone (``data_missing``) or that
     ``assetflow verify`` found changed (``data_changed``), with a detail naming what.

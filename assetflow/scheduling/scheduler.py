@@ -34,9 +34,9 @@ from assetflow.scheduling.cron import DueTick, due_tick, next_tick
 from assetflow.scheduling.schedules import ScheduleSpec
 
 if TYPE_CHECKING:
-    from assetflow.application.project import Project
     from assetflow.planner.plan import Plan
     from assetflow.runner.results import RunResult
+    from assetflow.scheduling.subject import ScheduledSubject
 
 __all__ = ["DEFAULT_INTERVAL_S", "Evaluation", "Outcome", "Scheduler", "format_tick"]
 
@@ -99,7 +99,7 @@ class Scheduler:
 
     def __init__(
         self,
-        project: Project,
+        project: ScheduledSubject,
         *,
         clock: Clock | None = None,
         stop: threading.Event | None = None,

@@ -98,13 +98,13 @@ def filter_names(project: Project, text: str) -> tuple[list[str], str]:
 def load_assets(project: Project, now: datetime | None = None, filter_text: str = "") -> AssetsView:
     """The Assets screen at ``now``: counts and freshness from the status cache (one bulk
     read), typical durations from history, runs in progress."""
-    from assetflow.application.operations import observe_for, store_of
+    from assetflow.application.operations import observe_for
 
     moment = now or utcnow()
     names, error = filter_names(project, filter_text)
-    store = store_of(project)
+    store = project.store
     if names:  # before the reading session, which cannot write what observing finds
-        observe_for(project, names, moment)
+        observe_for(project.workspace, names, moment)
     with store.reading_session():  # one open of the state file for the whole screen
         records = project.status_counts(names, now=moment) if names else []
         durations = store.durations(names) if names else {}

@@ -99,16 +99,16 @@ def load_partition(
     project: Project, asset: str, key: str, now: datetime | None = None
 ) -> PartitionDetail:
     """One partition: its status, reasons, why chain, recent attempts and last log lines."""
-    from assetflow.application.operations import evaluator, store_of
+    from assetflow.application.operations import evaluator
     from assetflow.planner.explain import why
 
     moment = now or utcnow()
     definition = project.asset(asset).partitions
     node = (asset, "-" if definition.kind == "none" else definition.validate_key(key, moment))
     # One screened evaluator for the status and the why chain (each would screen the history).
-    statuses = evaluator(project, moment, include=[node])
+    statuses = evaluator(project.workspace, moment, include=[node])
     (result,) = statuses.evaluate([node])
-    store = store_of(project)
+    store = project.store
     chain = why(statuses, asset, node[1], store.success_history)
     why_lines = [
         "  " * link.depth

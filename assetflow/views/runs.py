@@ -104,9 +104,7 @@ class RunDetail:
 
 def load_runs(project: Project, limit: int = RUNS_SHOWN) -> RunsView:
     """The newest runs first; live runs with the steps they still hold."""
-    from assetflow.application.operations import store_of
-
-    store = store_of(project)
+    store = project.store
     with store.reading_session():  # one open of the state file for the whole screen
         summaries = project.runs(limit=limit)
         held: dict[str, int] = {}
@@ -128,8 +126,6 @@ def load_runs(project: Project, limit: int = RUNS_SHOWN) -> RunsView:
 
 def load_run(project: Project, run_id: str) -> RunDetail:
     """One run's steps in start order (pending ones last), with their attempts."""
-    from assetflow.application.operations import store_of
-
     record, attempts = project.run(run_id)
     steps: dict[tuple[str, str], list[MaterializationRecord]] = {}
     for attempt in attempts:
@@ -139,7 +135,7 @@ def load_run(project: Project, run_id: str) -> RunDetail:
     if record.status == RunStatus.RUNNING:
         pending = [
             Step(a, p, "pending")
-            for (a, p), holder in store_of(project).leased().items()
+            for (a, p), holder in project.store.leased().items()
             if holder == record.run_id and (a, p) not in steps
         ]
     counts: dict[str, int] = {}

@@ -14,7 +14,6 @@ from helpers import ProjectFactory
 
 from assetflow import Project
 from assetflow.alerts import RetryPolicy, check_freshness, freshness_violations
-from assetflow.application.operations import store_of
 from assetflow.records import utcnow
 
 FAST = RetryPolicy(attempts=2, backoff=0.0, deadline=5.0)
@@ -108,7 +107,7 @@ def test_one_alert_per_violation_then_recovered(
         "freshness",
     ]
     assert actions(server)[-1] == ("trigger", key)
-    store = store_of(project)
+    store = project.store
     assert [i.dedup_key for i in store.open_incidents()] == [key]
     events = sorted((d.event, d.sink, d.status) for d in store.deliveries())
     assert events == [
@@ -147,7 +146,7 @@ def test_partitioned_violations_are_per_partition(
     (recovered,) = check_freshness(project, later, policy=FAST)
     assert recovered.event.partition == "2024-03-09"
     assert actions(server)[-1] == ("resolve", day9)
-    assert [i.dedup_key for i in store_of(project).open_incidents()] == [day10]
+    assert [i.dedup_key for i in project.store.open_incidents()] == [day10]
 
 
 def test_two_checks_at_once_alert_once(
@@ -177,7 +176,7 @@ def test_a_dead_sink_never_raises(
     project = Project.load(make_project(toml, pipeline=UNPARTITIONED))
     (sent,) = check_freshness(project, utcnow(), policy=FAST)
     assert not sent.delivered and sent.attempts == 2
-    (recorded,) = store_of(project).deliveries()
+    (recorded,) = project.store.deliveries()
     assert (recorded.status, recorded.attempts) == ("failed", 2)
     assert recorded.error is not None and recorded.error.startswith("connection failed")
 

@@ -474,7 +474,9 @@ def test_a_step_another_run_holds_is_waited_for_and_a_cut_off_step_lets_go_at_on
 
     results: list[RunResult] = []
     scope = operations.Scope(("top", "side"))
-    runner = threading.Thread(target=lambda: results.append(operations.execute(api, plan, scope)))
+    runner = threading.Thread(
+        target=lambda: results.append(operations.execute(api.workspace, plan, scope))
+    )
     runner.start()
     try:
 

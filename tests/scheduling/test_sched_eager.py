@@ -6,7 +6,6 @@ from pathlib import Path
 
 from helpers import ProjectFactory
 
-from assetflow.application.operations import store_of
 from assetflow.application.project import Project
 from assetflow.records import RunKind, utcnow
 from assetflow.scheduling import ManualClock, Scheduler
@@ -37,9 +36,10 @@ def report(clean):
 
 def automation_steps(project: Project, run_id: str | None) -> list[str]:
     assert run_id is not None
-    run = store_of(project).run(run_id)
+    run = project.store.run(run_id)
     assert run is not None and run.kind == RunKind.AUTOMATION
-    return [f"{m.asset}[{m.partition}]" for m in store_of(project).run_steps(run_id)]
+    # Sorted: the steps of one run start on several workers, in no fixed order.
+    return sorted(f"{m.asset}[{m.partition}]" for m in project.store.run_steps(run_id))
 
 
 def test_eager_follows_upstream_changes_and_only_them(
@@ -89,7 +89,7 @@ def test_eager_follows_upstream_changes_and_only_them(
     third = scheduler.evaluate().automation
     assert third is not None
     assert automation_steps(project, third.run_id) == ["clean[2024-01-04]"]
-    kinds = [s.run.kind for s in store_of(project).runs(limit=100)]
+    kinds = [s.run.kind for s in project.store.runs(limit=100)]
     assert kinds.count("automation") == 3
 
 

@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from helpers import PROJECT_HEADER, ProjectFactory
 
-from assetflow.application.operations import store_of
 from assetflow.application.project import Project
 from assetflow.records import RunKind
 from assetflow.scheduling import ManualClock, Scheduler
@@ -67,7 +66,7 @@ def run_loop(project: Project, start: datetime, end: datetime) -> ManualClock:
 
 def schedule_runs(project: Project) -> list[tuple[str, list[str]]]:
     """``(tick, [partitions materialized])`` of every schedule run, oldest first."""
-    store = store_of(project)
+    store = project.store
     found = []
     for summary in reversed(store.runs(limit=1000)):
         run = summary.run
@@ -95,7 +94,7 @@ def test_daily_at_03_seoul_runs_each_tick_once_with_the_day_that_just_ended(
     assert schedule_runs(project) == [
         (f"2024-01-0{day}T03:00:00+09:00", [f"2024-01-0{day - 1}"]) for day in (2, 3, 4, 5)
     ]
-    ticks = store_of(project).ticks("asset:events")
+    ticks = project.store.ticks("asset:events")
     assert [(t.tick.astimezone(SEOUL).day, t.status) for t in reversed(ticks)] == [
         (1, "nothing_to_do"),
         (2, "success"),
@@ -165,7 +164,7 @@ def test_a_scheduler_down_three_days_runs_once_on_start_and_catches_up(
         ["2024-01-02", "2024-01-03", "2024-01-04"],
     )
     assert Scheduler(project, clock=clock).evaluate().ticks == []  # nothing twice
-    assert store_of(project).ticks("asset:events")[0].coalesced == 2
+    assert project.store.ticks("asset:events")[0].coalesced == 2
 
 
 def test_two_schedulers_racing_run_each_tick_once(

@@ -14,7 +14,6 @@ from pathlib import Path
 
 from helpers import PROJECT_HEADER, ProjectFactory
 
-from assetflow.application.operations import store_of
 from assetflow.application.project import Project
 from assetflow.records import RunKind, utcnow
 from assetflow.scheduling import ManualClock, Scheduler
@@ -55,7 +54,7 @@ def land(root: Path, day: str, rows: str = "1,10\n") -> None:
 
 def automation_successes(project: Project) -> Counter[str]:
     """How often each partition was made by automation runs."""
-    store = store_of(project)
+    store = project.store
     made: Counter[str] = Counter()
     for summary in store.runs(limit=100):
         if summary.run.kind != RunKind.AUTOMATION:

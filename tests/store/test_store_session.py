@@ -28,7 +28,7 @@ def test_reads_in_a_session_open_the_file_once_and_release_it(
     connection_module.connect = counting  # type: ignore[assignment]
     try:
         with store.reading_session():
-            # A second StateStore on the same file (as operations.store_of makes) shares it.
+            # A second StateStore on the same file (as Project.store makes) shares it.
             other = StateStore(path)
             assert [r.run.run_id for r in other.runs()] == [run.run_id]
             assert store.durations(["a"]).keys() == {"a"}
