@@ -262,6 +262,7 @@ class Project(HistoryQueries, Stepwise):
         fail_fast: bool = False,
         workers: int | None = None,
         executor: str | None = None,
+        address: str | None = None,
         observer: RunObserver | None = None,
         now: datetime | None = None,
     ) -> RunResult:
@@ -269,27 +270,25 @@ class Project(HistoryQueries, Stepwise):
 
         Returns the run's result (its status is ``failed`` if any step failed); raises
         :class:`~assetflow.runner.run.RunCancelled` on Ctrl-C. With nothing to do, no run is
-        recorded: the result has ``run_id=None`` and no steps.
+        recorded: the result has ``run_id=None`` and no steps. ``executor`` (``threads``,
+        ``processes``, ``dask``) and ``address`` (a Dask scheduler) override ``[executor]``.
         """
-        operations.check_executor(executor or self.config.executor.kind)
+        workspace = self.workspace.with_executor(executor, address)
+        operations.check_executor(workspace.config.executor.kind)
         scope = scope_of(selection, exclude, partition, first, last)
         moment = now or utcnow()
-        forced = operations.targets(self.workspace, scope, moment) if force else ()
+        forced = operations.targets(workspace, scope, moment) if force else ()
         # One read of history for plan and run; a forced run also reads what its targets read.
         selected = self.select(list(scope.selection) or None, list(scope.exclude) or None)
-        evaluator = operations.evaluator(
-            self.workspace, moment, include=forced, for_assets=selected
-        )
-        plan = operations.make_plan(
-            self.workspace, scope, only=only, force=force, evaluator_=evaluator
-        )
+        evaluator = operations.evaluator(workspace, moment, include=forced, for_assets=selected)
+        plan = operations.make_plan(workspace, scope, only=only, force=force, evaluator_=evaluator)
         if plan.is_empty:
             # Not a run: `materialize` from cron every five minutes would fill the history
             # with empty ones. (A backfill is tracked, so it records even an empty run.)
             waiting = tuple(step.name for step in plan.waiting)
             return RunResult(None, RunStatus.SUCCESS, waiting=waiting)
         return operations.execute(
-            self.workspace,
+            workspace,
             plan,
             scope,
             workers=workers,
@@ -310,12 +309,14 @@ class Project(HistoryQueries, Stepwise):
         downstream: bool = False,
         fail_fast: bool = False,
         workers: int | None = None,
+        executor: str | None = None,
+        address: str | None = None,
         observer: RunObserver | None = None,
         now: datetime | None = None,
     ) -> RunResult:
         """Re-run the partitions from ``first`` to ``last`` (inclusive) in order, tracked."""
         return backfilling.backfill(
-            self.workspace,
+            self.workspace.with_executor(executor, address),
             scope_of(selection, exclude, None, first, last),
             missing_only=missing_only,
             stale_only=stale_only,
@@ -332,11 +333,17 @@ class Project(HistoryQueries, Stepwise):
         *,
         fail_fast: bool = False,
         workers: int | None = None,
+        executor: str | None = None,
+        address: str | None = None,
         observer: RunObserver | None = None,
     ) -> RunResult:
         """Continue a backfill with the partitions none of its runs has materialized."""
         return backfilling.resume_backfill(
-            self.workspace, backfill_id, workers=workers, fail_fast=fail_fast, observer=observer
+            self.workspace.with_executor(executor, address),
+            backfill_id,
+            workers=workers,
+            fail_fast=fail_fast,
+            observer=observer,
         )
 
     def why(

@@ -25,6 +25,7 @@ from assetflow.runner.results import RunObserver, RunResult
 if TYPE_CHECKING:
     from assetflow.application.operations import Scope
     from assetflow.application.workspace import Workspace
+    from assetflow.runner.executors import StepExecutor
     from assetflow.store.store import StateStore
 
 __all__ = ["check_executor", "execute"]
@@ -49,8 +50,68 @@ def execute(
     ``snapshot`` is the history the plan was made from (read again if not given): a planned
     partition whose last success is no longer the one it holds was made by another run
     meanwhile, and is skipped as done elsewhere. Setting ``cancel`` (from another thread) stops
-    the run as Ctrl-C does.
+    the run as Ctrl-C does. Steps run where ``[executor]`` says (see
+    :mod:`assetflow.runner.executors`; :meth:`Workspace.with_executor` overrides it).
     """
+    config = workspace.config
+    workers = workers or config.executor.workers
+    # Started before the run is recorded: an executor that cannot start (a Dask scheduler
+    # out of reach, a worker that cannot import the project) is a clear error, not a run.
+    step_executor = _start_executor(workspace, plan, workers)
+    try:
+        return _execute(
+            workspace,
+            plan,
+            scope,
+            kind=kind,
+            workers=workers,
+            fail_fast=fail_fast,
+            observer=observer,
+            backfill_id=backfill_id,
+            extra_arguments={
+                **(extra_arguments or {}),
+                **(step_executor.details if step_executor is not None else {}),
+            },
+            snapshot=snapshot,
+            cancel=cancel,
+            step_executor=step_executor,
+        )
+    finally:
+        if step_executor is not None:
+            step_executor.close()
+
+
+def _start_executor(workspace: Workspace, plan: Plan, workers: int) -> StepExecutor | None:
+    """The run's executor; None when every step runs here anyway (the warehouse's steps)."""
+    from assetflow.runner.attempt import runs_in_coordinator
+    from assetflow.runner.executors import start_executor
+
+    config = workspace.config
+    kind = config.executor.kind
+    check_executor(kind)
+    graph = workspace.graph
+    if kind == "threads" or all(
+        runs_in_coordinator(graph, graph[step.asset]) for step in plan.steps
+    ):
+        return None
+    return start_executor(kind, str(config.path), workers, config.executor.address)
+
+
+def _execute(
+    workspace: Workspace,
+    plan: Plan,
+    scope: Scope,
+    *,
+    kind: str,
+    workers: int,
+    fail_fast: bool,
+    observer: RunObserver | None,
+    backfill_id: str | None,
+    extra_arguments: dict[str, Any],
+    snapshot: StateSnapshot | None,
+    cancel: threading.Event | None,
+    step_executor: StepExecutor | None,
+) -> RunResult:
     from assetflow import __version__
     from assetflow.io import Warehouse
     from assetflow.runner.events import Listeners
@@ -108,10 +169,9 @@ def execute(
             cancel=cancel_event,
             root=workspace.root,
             events=events,
+            executor=step_executor,
         )
-        options = RunOptions(
-            workers=workers or config.executor.workers, fail_fast=fail_fast, pools=config.pools
-        )
+        options = RunOptions(workers=workers, fail_fast=fail_fast, pools=config.pools)
         status = RunStatus.CRASHED
         try:
             # Claimed after the run is recorded, so that no claim names an unknown run.
@@ -157,8 +217,16 @@ def _close_warehouse(warehouse: Any) -> None:
 
 
 def check_executor(kind: str) -> None:
-    """Only the threads executor exists in this release."""
-    if kind != "threads":
-        raise RunError(
-            f"executor '{kind}' is not available in this release; use executor.kind = \"threads\""
-        )
+    """Refuse an executor kind that does not exist, or whose extra is not installed
+    (RunError, exit 2)."""
+    from assetflow.runner.executors import EXECUTORS
+
+    if kind not in EXECUTORS:
+        raise RunError(f"unknown executor '{kind}' (expected one of: {', '.join(EXECUTORS)})")
+    if kind == "dask":
+        import importlib.util
+
+        if importlib.util.find_spec("distributed") is None:
+            raise RunError(
+                "executor 'dask' needs Dask's distributed scheduler: pip install 'assetflow[dask]'"
+            )

@@ -55,6 +55,28 @@ class Workspace:
         """``given``, or the clock's time."""
         return given or self.clock()
 
+    def with_executor(self, kind: str | None, address: str | None = None) -> Workspace:
+        """This workspace with ``[executor]`` overridden (``--executor``, ``--address``);
+        RunError for an unknown kind, or an address without ``dask``."""
+        from dataclasses import replace
+
+        from assetflow.errors import RunError
+        from assetflow.runner.executors import EXECUTORS
+
+        if kind is None and address is None:
+            return self
+        section = self.config.executor
+        kind = kind or ("dask" if address is not None else section.kind)
+        if kind not in EXECUTORS:
+            raise RunError(f"unknown executor '{kind}' (expected one of: {', '.join(EXECUTORS)})")
+        if address is not None and kind != "dask":
+            raise RunError(f"--address is only for the dask executor, not '{kind}'")
+        update = {"kind": kind, "address": address if kind == "dask" else None}
+        if address is None and kind == "dask":
+            update["address"] = section.address
+        executor = section.model_copy(update=update)
+        return replace(self, config=self.config.model_copy(update={"executor": executor}))
+
     def select(self, selection: Selection = None, exclude: Selection = None) -> list[str]:
         """Asset names selected (dbt-like syntax, see :mod:`assetflow.graph.selection`)."""
         return select(self.graph, selection, exclude)

@@ -65,7 +65,20 @@ WorkersOption = Annotated[
 ]
 ExecutorOption = Annotated[
     str | None,
-    typer.Option("--executor", help="Executor kind (default: executor.kind).", show_default=False),
+    typer.Option(
+        "--executor",
+        help="Where steps run: threads, processes or dask (default: executor.kind).",
+        show_default=False,
+    ),
+]
+AddressOption = Annotated[
+    str | None,
+    typer.Option(
+        "--address",
+        help="A Dask scheduler to run steps on, e.g. tcp://10.0.0.5:8786 (implies --executor "
+        "dask; default: executor.address, else a local cluster for the run).",
+        show_default=False,
+    ),
 ]
 
 
@@ -161,6 +174,7 @@ def materialize_command(
     fail_fast: FailFastOption = False,
     workers: WorkersOption = None,
     executor: ExecutorOption = None,
+    address: AddressOption = None,
     as_json: JsonOption = False,
     project: ProjectOption = None,
     debug: DebugOption = False,
@@ -181,6 +195,7 @@ def materialize_command(
             fail_fast=fail_fast,
             workers=workers,
             executor=executor,
+            address=address,
             observer=progress_for(as_json, workers or loaded.config.executor.workers),
         )
     _finish(result, as_json)
@@ -209,6 +224,8 @@ def backfill_command(
     ] = False,
     fail_fast: FailFastOption = False,
     workers: WorkersOption = None,
+    executor: ExecutorOption = None,
+    address: AddressOption = None,
     limit: Annotated[int, typer.Option("--limit", help="With `list`: how many.")] = 20,
     as_json: JsonOption = False,
     project: ProjectOption = None,
@@ -250,6 +267,8 @@ def backfill_command(
                 words[1],
                 fail_fast=fail_fast,
                 workers=workers,
+                executor=executor,
+                address=address,
                 observer=progress_for(as_json, workers or loaded.config.executor.workers),
             )
         _finish(result, as_json)
@@ -269,6 +288,8 @@ def backfill_command(
             downstream=downstream,
             fail_fast=fail_fast,
             workers=workers,
+            executor=executor,
+            address=address,
             observer=progress_for(as_json, workers or loaded.config.executor.workers),
         )
     if not as_json and result.backfill_id:

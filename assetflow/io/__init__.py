@@ -42,14 +42,20 @@ __all__ = [
 
 
 def io_manager_for(
-    asset_def: AssetDef, *, warehouse: Warehouse, data_dir: str | os.PathLike[str]
+    asset_def: AssetDef, *, warehouse: Warehouse | None, data_dir: str | os.PathLike[str]
 ) -> IOManager:
     """The IO manager that stores ``asset_def``'s values, chosen by its ``io``.
 
     Managers are cheap and stateless (their locks live with the process), so asking again for
-    every step is fine.
+    every step is fine. ``warehouse`` is None outside the coordinating process of a run (a
+    worker process or a Dask worker), which alone holds the warehouse file.
     """
     if asset_def.io == "duckdb":
+        if warehouse is None:
+            raise OutputError(
+                f"asset '{asset_def.name}' is stored in the DuckDB warehouse, which only the "
+                "coordinating process of a run holds"
+            )
         return DuckDBIOManager(warehouse)
     if asset_def.io == "parquet":
         return ParquetIOManager(data_dir)
