@@ -108,9 +108,8 @@ def damaged_of(project: Project) -> dict[Node, tuple[ReasonKind, str]]:
     from assetflow.io.presence import damaged_partitions
 
     config = project.config
-    local = "://" not in config.storage.data  # a remote data folder is not listed here
     return damaged_partitions(
-        project.graph, store_of(project), config.warehouse_path, config.data_path if local else None
+        project.graph, store_of(project), config.warehouse_path, config.data_root
     )
 
 

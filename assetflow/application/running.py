@@ -107,7 +107,7 @@ def execute(
             graph=project.graph,
             run_id=run.run_id,
             warehouse=warehouse,
-            data_dir=config.data_path,
+            data_dir=config.data_root,
             recorder=recorder,
             latest=LatestVersions(latest),
             existing=ExistingKeys(project.graph, plan.created_at),

@@ -20,6 +20,7 @@ from typing import Any
 
 import duckdb
 
+from assetflow.config.remote_data import RemoteData
 from assetflow.definitions.assets import AssetDef
 from assetflow.definitions.context import Context
 from assetflow.definitions.sources import source_input
@@ -72,7 +73,7 @@ class StepEnvironment:
     graph: AssetGraph
     run_id: str
     warehouse: Warehouse
-    data_dir: Path
+    data_dir: Path | RemoteData  # the parquet root: a local folder or an fsspec URL
     recorder: Recorder
     latest: LatestVersions
     existing: ExistingKeys
