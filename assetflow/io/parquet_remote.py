@@ -103,9 +103,7 @@ class RemoteParquetIOManager:
         temporary = scratch / partition_file_name(partition_key)
         try:
             sibling = self._sibling(asset_def, partition_key)
-            if sibling is not None:
-                readable_on(con, self.fs)
-            target = relation_schema(self._read(con, sibling)) if sibling else None
+            target = relation_schema(self._read_remote(con, sibling)) if sibling else None
             with registered(con, output.value, asset_def, partition_key) as source:
                 columns = select_list(con, source, target)
                 con.execute(
@@ -119,7 +117,7 @@ class RemoteParquetIOManager:
                 # Checked again under the lock: another partition may have been written since.
                 sibling = self._sibling(asset_def, partition_key)
                 if sibling is not None:
-                    stored = relation_schema(self._read(con, sibling))
+                    stored = relation_schema(self._read_remote(con, sibling))
                     if stored != schema:
                         others = len(self._names(asset_def, "list") - {final.rsplit("/", 1)[1]})
                         raise schema_error(
@@ -140,6 +138,11 @@ class RemoteParquetIOManager:
     @staticmethod
     def _read(con: duckdb.DuckDBPyConnection, path: str) -> duckdb.DuckDBPyRelation:
         return con.sql(f"SELECT * FROM read_parquet({sql_string(path)})")
+
+    def _read_remote(self, con: duckdb.DuckDBPyConnection, url: str) -> duckdb.DuckDBPyRelation:
+        """An object of the store, read through DuckDB over the fsspec filesystem."""
+        readable_on(con, self.fs)
+        return self._read(con, url)
 
     def _sibling(self, asset_def: AssetDef, partition_key: str) -> str | None:
         """Another partition's object URL, whose schema every partition shares; or ``None``."""
