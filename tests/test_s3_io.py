@@ -208,3 +208,14 @@ def test_only_warehouse_steps_run_in_the_coordinator() -> None:
     assert runs_in_coordinator(AssetDef(name="t", io="duckdb"))
     assert not runs_in_coordinator(AssetDef(name="p", io="parquet"))
     assert not runs_in_coordinator(AssetDef(name="n", io="none"))
+
+
+def test_a_protocol_without_its_package_names_what_to_install() -> None:
+    import importlib.util
+
+    from assetflow.io.remote_fs import RemoteDataError, filesystem_of
+
+    if importlib.util.find_spec("gcsfs") is not None:
+        pytest.skip("gcsfs is installed")
+    with pytest.raises(RemoteDataError, match=r"storage\.data is gs://b/p: .*install gcsfs"):
+        filesystem_of(RemoteData("gs://b/p"))
