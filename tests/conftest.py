@@ -55,3 +55,48 @@ def make_project(tmp_path: Path) -> ProjectFactory:
         return write_project(tmp_path / name, toml, modules, pipeline=pipeline)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """A real S3-compatible server (moto's) on 127.0.0.1, for this test process's S3 tests."""
+    pytest.importorskip("s3fs")
+    server_module = pytest.importorskip("moto.server")
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
+    server = server_module.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+# The S3 tests' own credentials (moto accepts any): set in the test's environment, which CLI
+# subprocesses inherit; the machine's own AWS configuration is kept out.
+S3_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "assetflow-test-key",
+    "AWS_SECRET_ACCESS_KEY": "assetflow-test-secret",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_EC2_METADATA_DISABLED": "true",
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+}
+
+
+@pytest.fixture
+def s3_bucket(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A new, empty bucket on the test server, with the test credentials in the environment."""
+    import uuid
+
+    import fsspec
+
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in S3_ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    bucket = f"assetflow-{uuid.uuid4().hex[:12]}"
+    fsspec.filesystem("s3", endpoint_url=s3_endpoint).mkdir(bucket)
+    return bucket

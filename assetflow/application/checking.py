@@ -98,7 +98,7 @@ def run_checks(
             definition = workspace.graph[asset]
             if state is None or state.last_success is None or definition.io == "none":
                 continue
-            manager = io_manager_for(definition, warehouse=warehouse, data_dir=config.data_path)
+            manager = io_manager_for(definition, warehouse=warehouse, data_dir=config.data_root)
             con = warehouse.cursor()
             try:
                 data = manager.load(definition, [key], con)

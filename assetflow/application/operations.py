@@ -101,9 +101,8 @@ def damaged_of(workspace: Workspace) -> dict[Node, tuple[ReasonKind, str]]:
     from assetflow.io.presence import damaged_partitions
 
     config = workspace.config
-    local = "://" not in config.storage.data  # a remote data folder is not listed here
     return damaged_partitions(
-        workspace.graph, workspace.store, config.warehouse_path, config.data_path if local else None
+        workspace.graph, workspace.store, config.warehouse_path, config.data_root
     )
 
 

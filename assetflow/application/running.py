@@ -162,7 +162,7 @@ def _execute(
             graph=workspace.graph,
             run_id=run.run_id,
             warehouse=warehouse,
-            data_dir=config.data_path,
+            data_dir=config.data_root,
             recorder=recorder,
             latest=LatestVersions(latest),
             existing=ExistingKeys(workspace.graph, plan.created_at),

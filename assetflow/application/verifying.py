@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from assetflow.errors import RunError
+from assetflow.config.remote_data import RemoteData
+from assetflow.errors import AssetflowError, RunError
 from assetflow.io.fingerprint import digest, relation_schema
 from assetflow.io.parquet_io import partition_file_name
 from assetflow.io.warehouse import (
@@ -93,7 +94,7 @@ def verify(
         versions.update(_warehouse_versions(config.warehouse_path, duckdb_assets, by_asset))
     for name in by_asset:
         if graph[name].io == "parquet":
-            versions.update(_file_versions(config.data_path / name, name, by_asset[name]))
+            versions.update(_file_versions(config.data_root, name, by_asset[name]))
     now = utcnow()
     results: list[Verified] = []
     records: list[Verification] = []
@@ -195,24 +196,55 @@ def _table_versions(
 
 
 def _file_versions(
-    folder: Path, asset: str, rows: list[dict[str, Any]]
+    data_dir: Path | RemoteData, asset: str, rows: list[dict[str, Any]]
 ) -> dict[tuple[str, str], str | None]:
-    """Each recorded partition's file fingerprinted again (absent when the file is gone)."""
+    """Each recorded partition's file fingerprinted again (absent when the file is gone).
+
+    On an fsspec URL the folder is listed once and each object read through DuckDB over the
+    same filesystem; a storage that cannot be reached is an error, not "missing"."""
     from assetflow.io.fingerprint import fingerprint
 
     found: dict[tuple[str, str], str | None] = {}
     scratch = duckdb.connect()
     try:
-        for row in rows:
-            key = str(row["partition"])
-            path = folder / partition_file_name(key)
-            if not path.is_file():
-                continue
+        if isinstance(data_dir, Path):
+            folder = data_dir / asset
+            paths = {
+                key: str(folder / partition_file_name(key))
+                for key in (str(row["partition"]) for row in rows)
+                if (folder / partition_file_name(key)).is_file()
+            }
+        else:
+            paths = _remote_paths(scratch, data_dir, asset, rows)
+        for key, path in paths.items():
             try:
-                relation = scratch.sql(f"SELECT * FROM read_parquet({sql_string(str(path))})")
+                relation = scratch.sql(f"SELECT * FROM read_parquet({sql_string(path)})")
                 found[(asset, key)] = fingerprint(relation).data_version
             except duckdb.Error:
                 found[(asset, key)] = "unreadable"  # not Parquet any more: changed
     finally:
         scratch.close()
     return found
+
+
+def _remote_paths(
+    scratch: duckdb.DuckDBPyConnection, data: RemoteData, asset: str, rows: list[dict[str, Any]]
+) -> dict[str, str]:
+    """The URL of each recorded partition whose object exists, readable on ``scratch``."""
+    from assetflow.io.remote_fs import filesystem_of, listed_names, readable_on, storage_failure
+
+    folder = data.join(asset)
+    try:
+        fs = filesystem_of(data)
+        names = set(listed_names(fs, folder) or ())
+    except AssetflowError:
+        raise
+    except Exception as error:
+        raise storage_failure("list", folder, error) from error
+    readable_on(scratch, fs)
+    keys = (str(row["partition"]) for row in rows)
+    return {
+        key: data.join(asset, partition_file_name(key))
+        for key in keys
+        if partition_file_name(key) in names
+    }

@@ -47,6 +47,14 @@ from assetflow.config.partition_specs import (
     MappingSpec,
     PartitionsSpec,
 )
+from assetflow.config.remote_data import (
+    RemoteData,
+    credential_keys,
+    is_url,
+    local_path_of,
+    url_problem,
+)
+from assetflow.config.remote_data import data_root as resolve_data_root
 from assetflow.config.storage_paths import storage_clashes
 from assetflow.errors import ConfigError, did_you_mean
 
@@ -69,13 +77,47 @@ class ProjectSection(Section):
 
 
 class StorageSection(Section):
-    """``[storage]``: where state, warehouse and parquet files live (relative to the root)."""
+    """``[storage]``: where state, warehouse and parquet files live (relative to the root).
+
+    ``data`` may be an fsspec URL (``s3://bucket/prefix``) with ``storage_options`` for its
+    filesystem; credentials come from the environment only (see :mod:`.remote_data`).
+    """
 
     state: Text = ".assetflow/state.duckdb"
     warehouse: Text = "warehouse.duckdb"
     data: Text = "data/"
+    storage_options: dict[str, Any] = {}
     # How long a run waits for another program to let go of the warehouse file (None: 10m).
     lock_timeout: Duration | None = None
+
+    @model_validator(mode="after")
+    def _no_credentials(self) -> StorageSection:
+        problems: Problems = []
+        remote = is_url(self.data) and local_path_of(self.data) is None
+        if remote and (problem := url_problem(self.data)) is not None:
+            problems.append((("data",), problem))
+        for name in credential_keys(self.storage_options):
+            problems.append(
+                (
+                    ("storage_options", *name.split(".")),
+                    "credentials do not belong in assets.toml; set them in the environment "
+                    "(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, "
+                    "GOOGLE_APPLICATION_CREDENTIALS, ...), where the filesystem finds them",
+                )
+            )
+        if self.storage_options and not remote and not problems:
+            problems.append(
+                (
+                    ("storage_options",),
+                    f"only used when data is an fsspec URL (s3://bucket/prefix), not {self.data!r}",
+                )
+            )
+        raise_any(problems)
+        return self
+
+    def data_root(self, root: Path) -> Path | RemoteData:
+        """``data`` resolved: a local folder, or the :class:`RemoteData` of an fsspec URL."""
+        return resolve_data_root(self.data, root, self.storage_options)
 
     @property
     def lock_timeout_s(self) -> float | None:
@@ -83,11 +125,16 @@ class StorageSection(Section):
         return None if self.lock_timeout is None else self.lock_timeout.total_seconds()
 
     def resolve(self, root: Path) -> dict[str, Path]:
-        """``state``, ``warehouse`` and ``data`` as paths: ``~`` expanded, relative to ``root``."""
-        paths = {
-            key: Path(getattr(self, key)).expanduser() for key in ("state", "warehouse", "data")
-        }
-        return {key: path if path.is_absolute() else root / path for key, path in paths.items()}
+        """``state``, ``warehouse`` and ``data`` as paths: ``~`` expanded, relative to ``root``.
+
+        ``data`` is left out when it is an fsspec URL: no local path can clash with it.
+        """
+        paths = {key: Path(getattr(self, key)).expanduser() for key in ("state", "warehouse")}
+        resolved = {key: path if path.is_absolute() else root / path for key, path in paths.items()}
+        data = self.data_root(root)
+        if isinstance(data, Path):
+            resolved["data"] = data
+        return resolved
 
 
 class ExecutorSection(Section):
@@ -248,8 +295,17 @@ class ProjectConfig(Section):
 
     @property
     def data_path(self) -> Path:
-        """The folder the parquet IO manager writes files under."""
-        return self.storage.resolve(self.root)["data"]
+        """The local folder the parquet IO manager writes files under (ConfigError when
+        ``[storage] data`` is an fsspec URL: use :attr:`data_root`)."""
+        data = self.data_root
+        if not isinstance(data, Path):
+            raise ConfigError(f"storage.data is the URL {data.url}, not a local folder")
+        return data
+
+    @property
+    def data_root(self) -> Path | RemoteData:
+        """Where the parquet IO manager writes: a local folder or an fsspec URL."""
+        return self.storage.data_root(self.root)
 
     @field_validator("assets")
     @classmethod

@@ -25,11 +25,14 @@ _PAIRS = (
 
 
 def storage_clashes(paths: dict[str, Path]) -> list[tuple[str, str]]:
-    """``(key, message)`` for each ``[storage]`` key naming the place an earlier key names."""
+    """``(key, message)`` for each ``[storage]`` key naming the place an earlier key names.
+
+    A key missing from ``paths`` (``data`` as an fsspec URL) clashes with nothing.
+    """
     return [
         (later, f"names the same place as storage.{first} ({paths[first]}): {why}")
         for first, later, why in _PAIRS
-        if same_place(paths[first], paths[later])
+        if first in paths and later in paths and same_place(paths[first], paths[later])
     ]
 
 

@@ -2,7 +2,9 @@
 
 - :class:`Warehouse`: the run's DuckDB connection to the project's warehouse file.
 - :func:`io_manager_for`: the IO manager of an asset, by its ``io``: ``duckdb`` (a warehouse table
-  per asset, rows tagged with ``_partition``), ``parquet`` (a file per partition) or ``none``.
+  per asset, rows tagged with ``_partition``), ``parquet`` (a file per partition, in a local
+  folder or on any fsspec URL) or ``none``.
+- :func:`runs_in_coordinator`: whether an asset's steps must run in the coordinating process.
 - :func:`fingerprint`: the order-independent data version of any relation.
 - :func:`~assetflow.io.sql.run_sql_asset` (in :mod:`assetflow.io.sql`): run a SQL asset.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import os
 
+from assetflow.config.remote_data import RemoteData
 from assetflow.definitions.assets import AssetDef
 from assetflow.io.base import (
     PARTITION_COLUMN,
@@ -22,6 +25,7 @@ from assetflow.io.duckdb_io import DuckDBIOManager
 from assetflow.io.fingerprint import Fingerprint, fingerprint
 from assetflow.io.none_io import NoneIOManager
 from assetflow.io.parquet_io import ParquetIOManager, partition_file_name, partition_key_of
+from assetflow.io.parquet_remote import RemoteParquetIOManager
 from assetflow.io.warehouse import Warehouse
 
 __all__ = [
@@ -32,19 +36,26 @@ __all__ = [
     "NoneIOManager",
     "OutputError",
     "ParquetIOManager",
+    "RemoteParquetIOManager",
     "StoredOutput",
     "Warehouse",
     "fingerprint",
     "io_manager_for",
     "partition_file_name",
     "partition_key_of",
+    "runs_in_coordinator",
 ]
 
 
 def io_manager_for(
-    asset_def: AssetDef, *, warehouse: Warehouse | None, data_dir: str | os.PathLike[str]
+    asset_def: AssetDef,
+    *,
+    warehouse: Warehouse | None,
+    data_dir: str | os.PathLike[str] | RemoteData,
 ) -> IOManager:
     """The IO manager that stores ``asset_def``'s values, chosen by its ``io``.
+
+    ``data_dir`` is the parquet root: a local folder, or a :class:`RemoteData` URL.
 
     Managers are cheap and stateless (their locks live with the process), so asking again for
     every step is fine. ``warehouse`` is None outside the coordinating process of a run (a
@@ -58,7 +69,16 @@ def io_manager_for(
             )
         return DuckDBIOManager(warehouse)
     if asset_def.io == "parquet":
+        if isinstance(data_dir, RemoteData):
+            return RemoteParquetIOManager(data_dir)
         return ParquetIOManager(data_dir)
     if asset_def.io == "none":
         return NoneIOManager()
     raise OutputError(f"asset '{asset_def.name}': unknown io {asset_def.io!r}")
+
+
+def runs_in_coordinator(asset_def: AssetDef) -> bool:
+    """Whether ``asset_def``'s steps must run in the coordinating process: those stored in the
+    local DuckDB warehouse, which only that process holds open. The others (``parquet``,
+    ``none``) may run on any executor."""
+    return asset_def.io == "duckdb"

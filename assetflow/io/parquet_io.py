@@ -122,7 +122,9 @@ class ParquetIOManager:
                 if sibling is not None:
                     stored = relation_schema(self._read(con, sibling))
                     if stored != schema:
-                        raise self._schema_error(asset_def, partition_key, stored, schema, folder)
+                        own = final.name
+                        others = sum(1 for p in folder.glob("*" + SUFFIX) if p.name != own)
+                        raise schema_error(asset_def, partition_key, stored, schema, folder, others)
                 self._replace(temporary, final)
         finally:
             temporary.unlink(missing_ok=True)
@@ -150,19 +152,19 @@ class ParquetIOManager:
                 return path
         return None
 
-    @staticmethod
-    def _schema_error(
-        asset_def: AssetDef,
-        partition_key: str,
-        stored: list[tuple[str, str]],
-        schema: list[tuple[str, str]],
-        folder: Path,
-    ) -> OutputError:
-        own = partition_file_name(partition_key)
-        others = sum(1 for path in folder.glob("*" + SUFFIX) if path.name != own)
-        return OutputError(
-            f"{where(asset_def, partition_key)}: the schema differs from the other stored "
-            f"partition files in {folder} ({others} file(s)): "
-            f"{schema_difference(stored, schema)}. Keep the schema, or delete {folder} and "
-            "materialize every partition again"
-        )
+
+def schema_error(
+    asset_def: AssetDef,
+    partition_key: str,
+    stored: list[tuple[str, str]],
+    schema: list[tuple[str, str]],
+    folder: object,
+    others: int,
+) -> OutputError:
+    """The error of a partition whose schema differs from the ``others`` stored in ``folder``."""
+    return OutputError(
+        f"{where(asset_def, partition_key)}: the schema differs from the other stored "
+        f"partition files in {folder} ({others} file(s)): "
+        f"{schema_difference(stored, schema)}. Keep the schema, or delete {folder} and "
+        "materialize every partition again"
+    )

@@ -7,7 +7,9 @@ partition: the partitions history says hold data come from the state file as one
 the warehouse is attached read-only once, its assetflow tables listed in one query, and the
 partition keys of tables up to :data:`PARTITION_CHECK_ROWS` rows read in one grouped query
 (bigger tables are only checked to exist: ``assetflow verify`` reads everything); each Parquet
-asset's folder is listed once. DuckDB then compares the sets.
+asset's folder is listed once, locally or on the fsspec URL of ``[storage] data`` (a remote
+listing that fails, say for want of credentials, skips the look: it cannot tell what is gone).
+DuckDB then compares the sets.
 
 When the warehouse is open for writing by another process (a run) it cannot be attached: the
 look is skipped for it this time. What ``assetflow verify`` found (changed or gone) is added
@@ -23,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import duckdb
 
+from assetflow.config.remote_data import RemoteData
 from assetflow.graph.asset_graph import AssetGraph
 from assetflow.io.parquet_io import SUFFIX, partition_file_name, partition_key_of
 from assetflow.io.warehouse import quote_identifier, sql_string
@@ -57,11 +60,11 @@ _BUSY = ("could not set lock", "conflicting lock", "already attached", "file han
 
 
 def damaged_partitions(
-    graph: AssetGraph, store: MadeRecords, warehouse: Path, data_dir: Path | None
+    graph: AssetGraph, store: MadeRecords, warehouse: Path, data_dir: Path | RemoteData | None
 ) -> dict[Node, Damage]:
     """Every partition recorded as made whose stored data is gone (``data_missing``) or that
     ``assetflow verify`` found changed (``data_changed``), with a detail naming what.
-    ``data_dir`` None (a remote data folder) leaves Parquet files unchecked."""
+    ``data_dir`` None leaves Parquet files unchecked."""
     stored = [name for name in graph.assets if graph[name].io in ("duckdb", "parquet")]
     if not stored:
         return {}
@@ -78,7 +81,7 @@ def damaged_partitions(
 
 
 def gone_partitions(
-    graph: AssetGraph, made: Any, warehouse: Path, data_dir: Path | None
+    graph: AssetGraph, made: Any, warehouse: Path, data_dir: Path | RemoteData | None
 ) -> dict[Node, str]:
     """Of ``made`` (an Arrow table: asset, partition, row_count), the partitions whose stored
     rows or file are gone, with what is gone."""
@@ -184,8 +187,31 @@ def _gone_from_warehouse(
         scratch.execute("DETACH stored")
 
 
+def _folder_names(data_dir: Path | RemoteData, asset: str) -> list[str] | None:
+    """The file names in an asset's folder (``[]`` when it does not exist); ``None`` when a
+    remote folder cannot be listed (no credentials, no network): nothing can be told."""
+    if isinstance(data_dir, Path):
+        try:
+            with os.scandir(data_dir / asset) as entries:
+                return [entry.name for entry in entries]
+        except OSError:
+            return []  # no folder: every partition of it is gone
+    from assetflow.io.remote_fs import filesystem_of, listed_names
+
+    try:
+        return list(listed_names(filesystem_of(data_dir), data_dir.join(asset)) or ())
+    except Exception:
+        return None
+
+
+def _file_of(data_dir: Path | RemoteData, asset: str, partition: str) -> str:
+    if isinstance(data_dir, Path):
+        return str(data_dir / asset / partition_file_name(partition))
+    return data_dir.join(asset, partition_file_name(partition))
+
+
 def _gone_from_folder(
-    scratch: duckdb.DuckDBPyConnection, assets: Sequence[str], data_dir: Path
+    scratch: duckdb.DuckDBPyConnection, assets: Sequence[str], data_dir: Path | RemoteData
 ) -> dict[Node, str]:
     rows = "row_count IS NOT NULL"  # an empty partition is still a file
     recorded = _recorded(scratch, assets, rows)
@@ -195,15 +221,18 @@ def _gone_from_folder(
 
     names: list[str] = []
     keys: list[str] = []
+    looked: list[str] = []
     for name in recorded:
-        try:
-            with os.scandir(data_dir / name) as entries:
-                for entry in entries:
-                    if entry.name.endswith(SUFFIX) and not entry.name.startswith("."):
-                        names.append(name)
-                        keys.append(partition_key_of(entry.name))
-        except OSError:
-            continue  # no folder: every partition of it is gone
+        listed = _folder_names(data_dir, name)
+        if listed is None:
+            continue
+        looked.append(name)
+        for file_name in listed:
+            if file_name.endswith(SUFFIX) and not file_name.startswith("."):
+                names.append(name)
+                keys.append(partition_key_of(file_name))
+    if not looked:
+        return {}
     present = pa.table(
         {"asset": pa.array(names, pa.string()), "partition": pa.array(keys, pa.string())}
     )
@@ -212,9 +241,9 @@ def _gone_from_folder(
         "SELECT m.asset, m.partition FROM made m ANTI JOIN present p "
         "ON m.asset = p.asset AND m.partition = p.partition "
         f"WHERE m.asset IN (SELECT UNNEST(?::VARCHAR[])) AND m.{rows}",
-        [recorded],
+        [looked],
     ).fetchall()
     return {
-        (a, p): f"its stored data is gone: {data_dir / a / partition_file_name(p)} does not exist"
+        (a, p): f"its stored data is gone: {_file_of(data_dir, a, p)} does not exist"
         for a, p in gone
     }

@@ -20,6 +20,7 @@ from typing import Any
 
 import duckdb
 
+from assetflow.config.remote_data import RemoteData
 from assetflow.definitions.assets import AssetDef
 from assetflow.definitions.context import Context
 from assetflow.definitions.sources import source_input
@@ -79,7 +80,7 @@ class Place:
     warehouse (only in the coordinating process, which alone holds that file)."""
 
     graph: AssetGraph
-    data_dir: str | Path
+    data_dir: Path | RemoteData  # the parquet root: a local folder or an fsspec URL
     root: Path
     warehouse: Warehouse | None = None
     name: str = "coordinator"

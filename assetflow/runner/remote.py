@@ -42,7 +42,7 @@ def place_for(config_path: str, *, reload: bool = False) -> Place:
             config = load_config(Path(config_path))
             definitions = load_definitions(config)
             graph = AssetGraph(definitions.assets, definitions.checks)
-            place = Place(graph, config.data_path, config.root, None, name=this_worker())
+            place = Place(graph, config.data_root, config.root, None, name=this_worker())
             _places[config_path] = place
         return place
 
@@ -81,10 +81,17 @@ def preflight(config_path: str) -> str | None:
         place = place_for(config_path, reload=True)
     except BaseException as exc:
         return describe_exception(exc)
-    data = str(place.data_dir)
-    if "://" not in data:
+    data = place.data_dir
+    if isinstance(data, Path):
         try:
-            Path(data).mkdir(parents=True, exist_ok=True)
+            data.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             return f"data folder {data} is not writable here: {exc}"
+        return None
+    try:  # object storage: the bucket answers with these credentials
+        from assetflow.io.remote_fs import filesystem_of
+
+        filesystem_of(data).ls(data.url.split("://", 1)[1].split("/", 1)[0])
+    except Exception as exc:
+        return f"data storage {data.url} is not reachable here: {describe_exception(exc)}"
     return None

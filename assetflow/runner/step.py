@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from assetflow.config.remote_data import RemoteData
 from assetflow.definitions.assets import AssetDef
 from assetflow.graph.asset_graph import AssetGraph
 from assetflow.io import Warehouse
@@ -67,7 +68,7 @@ class StepEnvironment:
     graph: AssetGraph
     run_id: str
     warehouse: Warehouse
-    data_dir: Path
+    data_dir: Path | RemoteData  # the parquet root: a local folder or an fsspec URL
     recorder: Recorder
     latest: LatestVersions
     existing: ExistingKeys
