@@ -249,6 +249,15 @@ class Project(HistoryQueries, Stepwise):
         scope = scope_of(selection, exclude, partition, first, last)
         return operations.make_plan(self.workspace, scope, only=only, force=force, now=now)
 
+    def placement(
+        self, plan: Plan, executor: str | None = None, address: str | None = None
+    ) -> dict[str, str]:
+        """Where each asset of ``plan`` would run: ``coordinator`` (this process) or the
+        executor kind; ``executor``/``address`` as for :meth:`materialize`."""
+        from assetflow.application.running import placement
+
+        return placement(self.workspace.with_executor(executor, address), plan)
+
     def materialize(
         self,
         selection: Selection = None,

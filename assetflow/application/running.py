@@ -81,6 +81,22 @@ def execute(
             step_executor.close()
 
 
+def placement(workspace: Workspace, plan: Plan) -> dict[str, str]:
+    """Where each asset of ``plan`` runs: ``coordinator`` (this process: always with the
+    threads executor, and for steps that read or write the warehouse), else the executor kind
+    (``processes``, ``dask``)."""
+    from assetflow.runner.attempt import runs_in_coordinator
+
+    kind = workspace.config.executor.kind
+    graph = workspace.graph
+    where: dict[str, str] = {}
+    for step in plan.steps:
+        if step.asset not in where:
+            here = kind == "threads" or runs_in_coordinator(graph, graph[step.asset])
+            where[step.asset] = "coordinator" if here else kind
+    return where
+
+
 def _start_executor(workspace: Workspace, plan: Plan, workers: int) -> StepExecutor | None:
     """The run's executor; None when every step runs here anyway (the warehouse's steps)."""
     from assetflow.runner.attempt import runs_in_coordinator

@@ -136,6 +136,8 @@ def plan_command(
     every_step: Annotated[
         bool, typer.Option("--all", help="Every step on its own line (default: per asset).")
     ] = False,
+    executor: ExecutorOption = None,
+    address: AddressOption = None,
     as_json: JsonOption = False,
     project: ProjectOption = None,
     debug: DebugOption = False,
@@ -153,10 +155,18 @@ def plan_command(
         only=only,
         force=force,
     )
+    where = loaded.placement(plan, executor, address)
     if as_json:
-        print_json(plan.to_json())
+        print_json({**plan.to_json(), "runs_on": where})
         return
     typer.echo(plan.explain() if every_step else render_plan_summary(plan))
+    elsewhere = sorted({kind for kind in where.values() if kind != "coordinator"})
+    if elsewhere:
+        here = [asset for asset, kind in where.items() if kind == "coordinator"]
+        away = [asset for asset, kind in where.items() if kind != "coordinator"]
+        typer.echo(f"runs on {elsewhere[0]}: {', '.join(away)}")
+        if here:
+            typer.echo(f"runs in this process (they use the warehouse): {', '.join(here)}")
     if plan.estimated_seconds is not None:
         typer.echo(f"estimated duration: {plan.estimated_seconds:.1f}s (serial, from history)")
 

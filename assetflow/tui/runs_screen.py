@@ -198,9 +198,10 @@ class RunScreen(DataScreen):
         elif first_load and data.failed:
             table.move_cursor(row=data.steps.index(data.failed[0]))
         counts = " · ".join(f"{n} {s}" for s, n in sorted(run.counts.items()))
+        where = f"  │  {data.executor}" if data.executor else ""
         self.set_status(
             f"{run.kind} {run.selection}  │  {run.status}  │  {counts or 'no steps yet'}"
-            f"  │  took {duration(run.took_s(now))}"
+            f"  │  took {duration(run.took_s(now))}{where}"
         )
         self._show_step()
 

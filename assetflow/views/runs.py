@@ -101,6 +101,22 @@ class RunDetail:
     def failed(self) -> list[Step]:
         return [s for s in self.steps if s.status == "failed"]
 
+    @property
+    def executor(self) -> str:
+        """Where the run's steps ran, when not on the coordinator's threads: ``on dask at
+        tcp://… (dashboard http://…)`` or ``on processes (2 workers)``; else empty."""
+        kind = self.arguments.get("executor")
+        if not kind:
+            return ""
+        text = f"on {kind}"
+        if kind == "processes" and self.arguments.get("workers"):
+            text += f" ({self.arguments['workers']} workers)"
+        if self.arguments.get("address"):
+            text += f" at {self.arguments['address']}"
+        if self.arguments.get("dashboard"):
+            text += f" (dashboard {self.arguments['dashboard']})"
+        return text
+
 
 def load_runs(project: Project, limit: int = RUNS_SHOWN) -> RunsView:
     """The newest runs first; live runs with the steps they still hold."""
