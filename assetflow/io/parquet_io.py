@@ -130,6 +130,7 @@ class ParquetIOManager:
             output.data_version or content.data_version,
             content.row_count,
             {"path": str(final), **output.metadata},
+            tuple(schema),
         )
 
     @staticmethod

@@ -38,6 +38,7 @@ from assetflow.records import (
     new_id,
     utcnow,
 )
+from assetflow.runner.attempts import attempt_event
 from assetflow.runner.checking import CheckFailed, audit, outcome_of
 from assetflow.runner.events import RunListener
 from assetflow.runner.output import capturing_output
@@ -151,6 +152,8 @@ def _attempt(env: StepEnvironment, definition: AssetDef, step: PlanStep, attempt
     con: Any = None
     lineage = _lineage(env, definition, step.partition, materialization_id)
     borrowed: list[Any] = []
+    attempt_of = (env.run_id, step, attempt, materialization_id, lineage)  # for its events
+    env.events.attempt_started(attempt_event(*attempt_of, started))
 
     def warehouse_for_context() -> Any:
         if uses_warehouse:
@@ -211,6 +214,8 @@ def _attempt(env: StepEnvironment, definition: AssetDef, step: PlanStep, attempt
             materializations=[record], logs=_logs(handler, materialization_id), checks=checked
         )
         _announce_checks(env, checked)
+        failed = attempt_event(*attempt_of, record.ended_at, status=StepStatus.FAILED, error=error)
+        env.events.attempt_finished(failed)
         return _Outcome(StepStatus.FAILED, materialization_id, error=error, exception=exc)
     finally:
         if con is not None:
@@ -243,6 +248,8 @@ def _attempt(env: StepEnvironment, definition: AssetDef, step: PlanStep, attempt
     )
     _announce_checks(env, checked)
     env.latest.set((definition.name, step.partition), materialization_id, data_version)
+    done = attempt_event(*attempt_of, record.ended_at, status=StepStatus.SUCCESS, stored=stored)
+    env.events.attempt_finished(done)
     return _Outcome(StepStatus.SUCCESS, materialization_id, data_version=data_version)
 
 
