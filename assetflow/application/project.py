@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from assetflow.application import backfilling, operations
 from assetflow.application.history_queries import HistoryQueries
 from assetflow.application.operations import scope_of
+from assetflow.application.showing import DataQueries
 from assetflow.application.stepwise import Stepwise
 from assetflow.config.listeners import load_listeners
 from assetflow.config.loading import load_definitions
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 Selection = str | Sequence[str] | None
 
 
-class Project(HistoryQueries, Stepwise):
+class Project(HistoryQueries, Stepwise, DataQueries):
     """A loaded assetflow project: its configuration and its validated asset graph.
 
     ``Project.load()`` finds ``assets.toml`` upward from the current folder (or takes a path to
