@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-__all__ = ["CELL_WIDTH", "cell", "csv_text", "json_value", "preview_rows"]
+__all__ = ["CELL_WIDTH", "cell", "csv_text", "json_value", "preview_rows", "text_table"]
 
 CELL_WIDTH = 40
 # Characters that would break a table's line or hide what a value holds.
@@ -97,3 +97,15 @@ def _escape(char: str) -> str:
 def preview_rows(rows: Sequence[Sequence[Any]], width: int = CELL_WIDTH) -> list[list[str]]:
     """Every row as one-line cells (see :func:`cell`)."""
     return [[cell(value, width) for value in row] for row in rows]
+
+
+def text_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """Left-aligned columns two spaces apart, as lines (cells already one-line text)."""
+    widths = [len(header) for header in headers]
+    for row in rows:
+        for i, text in enumerate(row):
+            widths[i] = max(widths[i], len(text))
+    return [
+        "  ".join(text.ljust(widths[i]) for i, text in enumerate(row)).rstrip()
+        for row in [list(headers), *map(list, rows)]
+    ]
