@@ -5,6 +5,7 @@ transport config knows, with values it accepts."""
 from __future__ import annotations
 
 import dataclasses
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -56,14 +57,21 @@ def make_transport(section: OpenLineageSection, config_path: Path) -> Any:
             path = config_path.parent / target
             path.parent.mkdir(parents=True, exist_ok=True)
             settings["log_file_path"] = str(path)
+    client_log = logging.getLogger("openlineage")
+    level = client_log.level
+    client_log.setLevel(logging.CRITICAL)  # it logs a traceback before raising: ours says it
     try:
         return factory.create(settings)
     except ImportError as exc:  # kafka without confluent-kafka, a filesystem not installed
+        extra = " (pip install 'openlineage-python[kafka]')" if kind == "kafka" else ""
         raise ConfigError(
-            f"{where}.transport: type {kind!r} needs a package that is not installed: {exc}"
+            f"{where}.transport: type {kind!r} needs a package that is not installed: "
+            f"{exc}{extra}"
         ) from None
     except Exception as exc:  # the client's own validation: bad URL, wrong types
         raise ConfigError(f"{where}.transport: {type(exc).__name__}: {exc}") from None
+    finally:
+        client_log.setLevel(level)
 
 
 def _config_fields(factory: Any, kind: str) -> set[str]:

@@ -319,3 +319,17 @@ def test_a_run_of_the_example_names_its_datasets_and_partitions(
     assert output.outputFacets["outputStatistics"].rowCount == 1  # type: ignore[index]
     columns = [f.name for f in output.facets["schema"].fields]  # type: ignore[index]
     assert columns == ["order_date", "revenue", "orders"]
+
+
+def test_kafka_without_its_package_says_so_without_a_traceback(
+    make_project: ProjectFactory,
+) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("confluent_kafka") is not None:
+        pytest.skip("confluent-kafka is installed here")
+    transport = '{ type = "kafka", topic = "lineage", config = { "bootstrap.servers" = "x:9" } }'
+    code, _, err = run_cli(["list"], make_project(lineage_toml(transport), pipeline=PIPELINE))
+    assert code == 2
+    assert "type 'kafka' needs a package that is not installed" in err
+    assert "Traceback" not in err
