@@ -12,14 +12,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import duckdb
-
 from assetflow.errors import AssetflowError, PartitionError
-from assetflow.io.base import PARTITION_COLUMN
-from assetflow.io.parquet_io import ParquetIOManager
-from assetflow.io.warehouse import lock_holder, quote_identifier, sql_string
 
+# DuckDB and the IO managers are imported where the data is read: a project loads without them.
 if TYPE_CHECKING:
+    import duckdb
+
     from assetflow.application.project import Project
     from assetflow.definitions.assets import AssetDef
 
@@ -92,6 +90,8 @@ def show(
         raise ShowError(
             f"{_name(asset, key)} was never materialized: `assetflow materialize {hint}`"
         )
+    from assetflow.io.parquet_io import ParquetIOManager
+
     if definition.io == "duckdb":
         columns, rows, total = _from_warehouse(project.config.warehouse_path, asset, key, limit)
         location = f"table {asset} in {project.config.warehouse_path}"
@@ -128,6 +128,11 @@ Rows = tuple[tuple[tuple[str, str], ...], tuple[tuple[Any, ...], ...], int]
 
 
 def _from_warehouse(path: Path, asset: str, key: str, limit: int) -> Rows:
+    import duckdb
+
+    from assetflow.io.base import PARTITION_COLUMN
+    from assetflow.io.warehouse import lock_holder, quote_identifier, sql_string
+
     gone = f"{_name(asset, key)}: its stored rows are gone"
     if not path.exists():
         raise ShowError(f"{gone}: the warehouse {path} does not exist (`assetflow verify`)")
@@ -160,6 +165,10 @@ def _from_warehouse(path: Path, asset: str, key: str, limit: int) -> Rows:
 
 
 def _from_file(path: Path, asset: str, key: str, limit: int) -> Rows:
+    import duckdb
+
+    from assetflow.io.warehouse import sql_string
+
     if not path.is_file():
         raise ShowError(f"{_name(asset, key)}: its stored file {path} is gone (`assetflow verify`)")
     con = duckdb.connect(":memory:")

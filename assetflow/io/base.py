@@ -44,7 +44,8 @@ class StoredOutput:
     data_version: str | None
     row_count: int | None
     metadata: dict[str, Any] = field(default_factory=dict)
-    schema: tuple[tuple[str, str], ...] | None = None
+    # Not compared: equality stays what it was (data version, row count, metadata).
+    schema: tuple[tuple[str, str], ...] | None = field(default=None, compare=False)
 
 
 class IOManager(Protocol):

@@ -65,8 +65,7 @@ def make_transport(section: OpenLineageSection, config_path: Path) -> Any:
     except ImportError as exc:  # kafka without confluent-kafka, a filesystem not installed
         extra = " (pip install 'openlineage-python[kafka]')" if kind == "kafka" else ""
         raise ConfigError(
-            f"{where}.transport: type {kind!r} needs a package that is not installed: "
-            f"{exc}{extra}"
+            f"{where}.transport: type {kind!r} needs a package that is not installed: {exc}{extra}"
         ) from None
     except Exception as exc:  # the client's own validation: bad URL, wrong types
         raise ConfigError(f"{where}.transport: {type(exc).__name__}: {exc}") from None
