@@ -27,7 +27,7 @@ LAYERS: list[set[str]] = [
     {"views"},
     {"application"},
     {"scheduling"},
-    {"alerts"},
+    {"alerts", "lineage_export"},
     {"runner"},
     {"io", "store"},
     {"planner"},
@@ -41,6 +41,8 @@ LAYERS: list[set[str]] = [
 FREE = {"assetflow", "__main__"}
 LINE_LIMIT = 420  # "about 400": a module past it is split along its seams
 INTERFACE_LIBRARIES = ("textual", "typer")
+# Libraries of optional extras: a module needing one that is not installed is not imported.
+OPTIONAL_LIBRARIES = ("openlineage",)
 
 
 def _module_name(path: Path) -> str:
@@ -163,7 +165,11 @@ def test_the_core_never_imports_the_interface_libraries() -> None:
     code = (
         "import importlib, sys\n"
         f"for name in {core!r}:\n"
-        "    importlib.import_module(name)\n"
+        "    try:\n"
+        "        importlib.import_module(name)\n"
+        "    except ModuleNotFoundError as exc:\n"
+        f"        if (exc.name or '').split('.')[0] not in {OPTIONAL_LIBRARIES!r}:\n"
+        "            raise\n"
         f"print(sorted(m for m in {INTERFACE_LIBRARIES!r} if m in sys.modules))\n"
     )
     result = subprocess.run(

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from assetflow.application import backfilling, operations
 from assetflow.application.history_queries import HistoryQueries
 from assetflow.application.operations import scope_of
+from assetflow.application.showing import DataQueries
 from assetflow.application.stepwise import Stepwise
 from assetflow.application.workspace import Selection, Workspace
 from assetflow.config.listeners import load_listeners
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from assetflow.application.observing import Observed
 
 
-class Project(HistoryQueries, Stepwise):
+class Project(HistoryQueries, Stepwise, DataQueries):
     """A loaded assetflow project: its configuration and its validated asset graph.
 
     ``Project.load()`` finds ``assets.toml`` upward from the current folder (or takes a path to
@@ -43,6 +44,7 @@ class Project(HistoryQueries, Stepwise):
         # Run listeners of every run of this project (docs/listeners.md): [project]
         # listeners, then those added with add_listener.
         self.user_listeners: list[object] = []
+        self._exports: list[object] | None = None  # [lineage.openlineage], made once
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> Project:
@@ -51,6 +53,7 @@ class Project(HistoryQueries, Stepwise):
         definitions = load_definitions(config)
         project = cls(config, AssetGraph(definitions.assets, definitions.checks))
         project.user_listeners.extend(load_listeners(config))
+        project.exports()  # a [lineage.openlineage] that cannot be used fails at load
         project._schedule_members()  # a schedule selecting unknown assets fails at load
         return project
 
@@ -75,12 +78,20 @@ class Project(HistoryQueries, Stepwise):
 
     @property
     def listeners(self) -> list[object]:
-        """Who hears of this project's runs: its alerts (with ``[[alerts]]``), then the
-        user's listeners."""
+        """Who hears of this project's runs: its alerts (with ``[[alerts]]``), its lineage
+        export (with ``[lineage.openlineage]``), then the user's listeners."""
         from assetflow.alerts.listener import AlertsListener
 
         alerts = [AlertsListener(self)] if self.config.alerts else []
-        return [*alerts, *self.user_listeners]
+        return [*alerts, *self.exports(), *self.user_listeners]
+
+    def exports(self) -> list[object]:
+        """The lineage export listeners (one per project object: they keep a queue)."""
+        if self._exports is None:
+            from assetflow.lineage_export import openlineage_listener
+
+            self._exports = [e for e in [openlineage_listener(self)] if e is not None]
+        return self._exports
 
     @property
     def workspace(self) -> Workspace:

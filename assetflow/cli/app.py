@@ -181,6 +181,7 @@ from assetflow.cli import (  # noqa: E402, F401
     observe_commands,
     run_commands,
     schedule_commands,
+    show_commands,
     ui_command,
     verify_commands,
 )

@@ -43,6 +43,7 @@ from assetflow.config.fields import (
     render_key_path,
     show_value,
 )
+from assetflow.config.lineage_sections import LineageSection
 from assetflow.config.partition_specs import (
     MappingSpec,
     PartitionsSpec,
@@ -269,6 +270,7 @@ class ProjectConfig(Section):
     sources: dict[AssetName, SourceSection] = {}
     schedules: dict[Text, ScheduleSection] = {}
     alerts: list[AlertSection] = []
+    lineage: LineageSection = Field(default_factory=LineageSection)
 
     # Set by load_config/parse_config; a config built in code belongs to the current folder.
     _path: Path = PrivateAttr(default_factory=lambda: Path.cwd() / CONFIG_FILENAME)

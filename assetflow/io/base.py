@@ -37,12 +37,15 @@ class StoredOutput:
 
     ``data_version`` is the content fingerprint (or the one the function gave with
     :class:`~assetflow.definitions.context.Output`); it and ``row_count`` are ``None`` when
-    nothing was stored.
+    nothing was stored. ``schema`` is the ``(column, type)`` list of what was stored, when the
+    IO manager knows it.
     """
 
     data_version: str | None
     row_count: int | None
     metadata: dict[str, Any] = field(default_factory=dict)
+    # Not compared: equality stays what it was (data version, row count, metadata).
+    schema: tuple[tuple[str, str], ...] | None = field(default=None, compare=False)
 
 
 class IOManager(Protocol):

@@ -121,6 +121,7 @@ class DuckDBIOManager:
             output.data_version or content.data_version,
             content.row_count,
             {"table": asset_def.name, **output.metadata},
+            tuple(schema),
         )
 
     def _replace_rows(

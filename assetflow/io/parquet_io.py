@@ -132,6 +132,7 @@ class ParquetIOManager:
             output.data_version or content.data_version,
             content.row_count,
             {"path": str(final), **output.metadata},
+            tuple(schema),
         )
 
     @staticmethod

@@ -68,6 +68,7 @@ class AttemptOutcome:
     data_version: str | None = None  # None: the IO manager could not fingerprint it
     value_was_none: bool = False
     row_count: int | None = None
+    schema: tuple[tuple[str, str], ...] | None = None  # (column, type) of what was stored
     metadata: dict[str, Any] = field(default_factory=dict)
     logs: tuple[LogRecord, ...] = ()
     checks: tuple[CheckRecord, ...] = ()
@@ -196,6 +197,7 @@ def perform(place: Place, spec: AttemptSpec) -> AttemptOutcome:
         data_version=stored.data_version,
         value_was_none=value is None,
         row_count=stored.row_count,
+        schema=stored.schema,
         metadata={**stored.metadata, **context.metadata},
         logs=tuple(_logs(handler, spec.materialization_id)),
         checks=tuple(checked),

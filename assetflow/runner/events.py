@@ -6,7 +6,8 @@ display, failure and freshness alerts, a user's own notifier, a lineage export) 
 cares about; the others do nothing.
 
 Listeners are called from the run's coordinating thread (``run_started``, ``run_finished``,
-``step_started``, ``step_finished``) and from step threads (``check_result``), so a listener
+``step_started``, ``step_finished``) and from step threads (``check_result``,
+``attempt_started``, ``attempt_finished``), so a listener
 that keeps state guards it. A listener that raises is logged and ignored: a reaction never
 changes the outcome of a run (:class:`Listeners` does the guarding).
 """
@@ -19,12 +20,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from assetflow.records import StepStatus
+
 if TYPE_CHECKING:
     from assetflow.planner.plan import Plan, PlanStep
     from assetflow.records import CheckRecord
     from assetflow.runner.results import RunResult, StepResult
 
-__all__ = ["FreshnessEvent", "Listeners", "RunListener"]
+__all__ = ["AttemptEvent", "FreshnessEvent", "Listeners", "RunListener"]
 
 _LOG = logging.getLogger("assetflow")
 
@@ -39,6 +42,33 @@ class FreshnessEvent:
     detail: str
     at: datetime
     recovered: bool = False
+
+
+@dataclass(frozen=True)
+class AttemptEvent:
+    """One attempt of a step, as it starts (``status`` is ``None``) and as it ends.
+
+    ``attempt_id`` is the attempt's materialization id (unique, the same in both events);
+    ``reads`` names every upstream asset the attempt reads with the partitions it reads of it;
+    ``row_count`` and ``schema`` (``(column, type)`` pairs) describe what a successful attempt
+    stored, when its IO manager knows them.
+    """
+
+    run_id: str
+    asset: str
+    partition: str
+    attempt: int
+    attempt_id: int
+    at: datetime
+    reads: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    status: StepStatus | None = None
+    error: str | None = None
+    row_count: int | None = None
+    schema: tuple[tuple[str, str], ...] | None = None
+
+    @property
+    def name(self) -> str:
+        return self.asset if self.partition == "-" else f"{self.asset}[{self.partition}]"
 
 
 class RunListener:
@@ -57,6 +87,13 @@ class RunListener:
 
     def step_finished(self, result: StepResult) -> None:
         """A step ended: ``success``, ``failed`` (after its retries) or ``skipped``."""
+
+    def attempt_started(self, event: AttemptEvent) -> None:
+        """One attempt of a step starts (called from the step's thread)."""
+
+    def attempt_finished(self, event: AttemptEvent) -> None:
+        """One attempt of a step ended: ``event.status`` is ``success`` or ``failed`` (a
+        failed attempt may be followed by a retry; called from the step's thread)."""
 
     def check_result(self, record: CheckRecord) -> None:
         """A data quality check ran on a partition a step just produced."""
@@ -94,6 +131,12 @@ class Listeners(RunListener):
 
     def step_finished(self, result: StepResult) -> None:
         self._tell("step_finished", result)
+
+    def attempt_started(self, event: AttemptEvent) -> None:
+        self._tell("attempt_started", event)
+
+    def attempt_finished(self, event: AttemptEvent) -> None:
+        self._tell("attempt_finished", event)
 
     def check_result(self, record: CheckRecord) -> None:
         self._tell("check_result", record)

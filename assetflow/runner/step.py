@@ -35,6 +35,7 @@ from assetflow.runner.attempt import (
     perform,
     runs_in_coordinator,
 )
+from assetflow.runner.attempts import attempt_event
 from assetflow.runner.events import RunListener
 from assetflow.runner.results import StepResult
 from assetflow.store.recorder import Recorder
@@ -141,12 +142,25 @@ def _attempt(env: StepEnvironment, definition: AssetDef, step: PlanStep, attempt
         code_version=definition.code_version,
         reads=tuple((dep, tuple(keys)) for dep, keys in reads.items()),
     )
+    attempt_of = (env.run_id, step, attempt, materialization_id, lineage)  # for its events
+    env.events.attempt_started(attempt_event(*attempt_of, utcnow()))
     executor = env.executor
     if executor is None or runs_in_coordinator(env.graph, definition):
         outcome = perform(env.place(), spec)
     else:
         outcome = executor.run(spec, definition)
-    return _record(env, definition, spec, lineage, outcome)
+    result = _record(env, definition, spec, lineage, outcome)
+    env.events.attempt_finished(
+        attempt_event(
+            *attempt_of,
+            outcome.ended_at,
+            status=result.status,
+            error=result.error,
+            row_count=outcome.row_count,
+            schema=outcome.schema,
+        )
+    )
+    return result
 
 
 def _record(

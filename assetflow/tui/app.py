@@ -27,6 +27,7 @@ DataTable { height: 1fr; }
 #filter.shown { display: block; }
 #grid-box { height: 1fr; min-height: 5; border-bottom: solid $primary; }
 #detail-box, #step-box { height: 1fr; padding: 0 1; }
+#preview-box { height: auto; max-height: 9; padding: 0 1; border-top: solid $primary; }
 #steps { height: 1fr; border-bottom: solid $primary; }
 Tree { height: 1fr; }
 """

@@ -31,7 +31,8 @@ class PartitionsScreen(DataScreen):
     HELP_TEXT = (
         "Move with the arrow keys (or h j k l); home and end jump to the first and last "
         "partition. The pane below shows the partition's status, why it is not fresh, its "
-        "last attempts and its captured logs."
+        "last attempts and its captured logs; the bottom pane its first rows (as "
+        "`assetflow show` prints them)."
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back"),
@@ -55,6 +56,8 @@ class PartitionsScreen(DataScreen):
             yield PartitionGrid(id="grid")
         with VerticalScroll(id="detail-box"):
             yield Static("", id="detail", markup=False)
+        with ScrollableContainer(id="preview-box"):
+            yield Static("", id="preview", markup=False)
         yield from self.compose_bottom()
 
     def on_mount(self) -> None:
@@ -114,6 +117,7 @@ class PartitionsScreen(DataScreen):
         text.stylize(STYLES.get(detail.status, ""), at, at + len(detail.status))
         text.stylize("bold", 0, len(detail.asset) + len(detail.key) + 2)
         self.query_one("#detail", Static).update(text)
+        self.query_one("#preview", Static).update("\n".join(detail.preview))
 
     def _show_detail_error(self, key: str, exc: Exception) -> None:
         self.query_one("#detail", Static).update(f"{self.asset}[{key}]: cannot read: {exc}")

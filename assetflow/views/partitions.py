@@ -56,6 +56,8 @@ class PartitionDetail:
     code_version: str | None
     attempts: list[Attempt] = field(default_factory=list)
     logs: list[str] = field(default_factory=list)
+    # The first rows it holds (views.preview), shown in a pane of their own.
+    preview: list[str] = field(default_factory=list)
 
     def lines(self, now: datetime) -> list[str]:
         """The detail pane as plain lines (the screen colours the status)."""
@@ -101,6 +103,7 @@ def load_partition(
     """One partition: its status, reasons, why chain, recent attempts and last log lines."""
     from assetflow.application.operations import evaluator
     from assetflow.planner.explain import why
+    from assetflow.views.preview import preview_lines
 
     moment = now or utcnow()
     definition = project.asset(asset).partitions
@@ -139,4 +142,5 @@ def load_partition(
         code_version=result.code_version,
         attempts=attempts,
         logs=logs,
+        preview=preview_lines(project, asset, result.partition),
     )
