@@ -19,12 +19,12 @@ from assetflow.lineage_export.listener import OpenLineageListener
 from assetflow.lineage_export.transport import INSTALL_HINT, make_transport
 
 if TYPE_CHECKING:
-    from assetflow.application.project import Project
+    from assetflow.lineage_export.listener import ExportedProject
 
 __all__ = ["INSTALL_HINT", "OpenLineageListener", "make_transport", "openlineage_listener"]
 
 
-def openlineage_listener(project: Project) -> OpenLineageListener | None:
+def openlineage_listener(project: ExportedProject) -> OpenLineageListener | None:
     """The project's OpenLineage listener, or ``None`` without ``[lineage.openlineage]``;
     ConfigError if the section cannot be used (client missing, bad transport)."""
     section = project.config.lineage.openlineage

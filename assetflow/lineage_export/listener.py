@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from assetflow.lineage_export.datasets import DatasetNames
 from assetflow.lineage_export.delivery import Outbox, OutboxCounts
@@ -13,17 +13,36 @@ from assetflow.records import utcnow
 from assetflow.runner.events import AttemptEvent, RunListener
 
 if TYPE_CHECKING:
-    from assetflow.application.project import Project
     from assetflow.config.lineage_sections import OpenLineageSection
+    from assetflow.config.models import ProjectConfig
+    from assetflow.graph.asset_graph import AssetGraph
     from assetflow.planner.plan import Plan
     from assetflow.runner.results import RunResult
+    from assetflow.store.store import StateStore
 
-__all__ = ["FLUSH_S", "OpenLineageListener"]
+__all__ = ["FLUSH_S", "ExportedProject", "OpenLineageListener"]
 
 _LOG = logging.getLogger("assetflow")
 # How long the end of a run waits for its events to go out; what is left is sent meanwhile
 # (the process may end first, e.g. a CLI run: those events are lost, and counted as pending).
 FLUSH_S = 2.0
+
+
+class ExportedProject(Protocol):
+    """What the export reads of a project (``Project`` provides it): names, paths, the graph,
+    and the state store its delivery failures are recorded in."""
+
+    @property
+    def config(self) -> ProjectConfig: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def graph(self) -> AssetGraph: ...
+
+    @property
+    def store(self) -> StateStore: ...
 
 
 class OpenLineageListener(RunListener):
@@ -36,7 +55,7 @@ class OpenLineageListener(RunListener):
 
     def __init__(
         self,
-        project: Project,
+        project: ExportedProject,
         section: OpenLineageSection,
         transport: Any,
         *,
@@ -51,9 +70,9 @@ class OpenLineageListener(RunListener):
         self.kind = str(section.transport["type"])
         self.names = DatasetNames(
             section.namespace,
-            project.root,
+            project.config.root,
             project.config.warehouse_path,
-            project.config.data_path,
+            project.config.data_root,
         )
         self.transport = transport
         self.flush_s = flush_s
