@@ -51,7 +51,7 @@ def check_listing(project: Project, scope: Scope) -> list[dict[str, Any]]:
                     "asset": name,
                     "check": check_def.name,
                     "blocking": check_def.blocking,
-                    "kind": "builtin" if check_def.builtin is not None else "python",
+                    "kind": check_def.kind,
                     "description": check_def.description
                     or (check_def.builtin.text if check_def.builtin else ""),
                     "latest": None if last is None else _result_json(last),

@@ -12,6 +12,6 @@ from typer.main import get_command
 try:
     from typer._click.exceptions import ClickException
 except ImportError:  # pragma: no cover - older Typer with a separate click package
-    from click.exceptions import ClickException  # type: ignore[no-redef,import-not-found,unused-ignore]
+    from click.exceptions import ClickException  # type: ignore[no-redef,import-not-found,assignment,unused-ignore]
 
 __all__ = ["Abort", "ClickException", "Exit", "get_command"]

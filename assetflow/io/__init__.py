@@ -2,7 +2,8 @@
 
 - :class:`Warehouse`: the run's DuckDB connection to the project's warehouse file.
 - :func:`io_manager_for`: the IO manager of an asset, by its ``io``: ``duckdb`` (a warehouse table
-  per asset, rows tagged with ``_partition``), ``parquet`` (a file per partition) or ``none``.
+  per asset, rows tagged with ``_partition``), ``parquet`` (a file per partition), ``none``,
+  or ``dbt`` (the relation dbt builds).
 - :func:`fingerprint`: the order-independent data version of any relation.
 - :func:`~assetflow.io.sql.run_sql_asset` (in :mod:`assetflow.io.sql`): run a SQL asset.
 """
@@ -18,6 +19,7 @@ from assetflow.io.base import (
     OutputError,
     StoredOutput,
 )
+from assetflow.io.dbt_io import DbtIOManager
 from assetflow.io.duckdb_io import DuckDBIOManager
 from assetflow.io.fingerprint import Fingerprint, fingerprint
 from assetflow.io.none_io import NoneIOManager
@@ -26,6 +28,7 @@ from assetflow.io.warehouse import Warehouse
 
 __all__ = [
     "PARTITION_COLUMN",
+    "DbtIOManager",
     "DuckDBIOManager",
     "Fingerprint",
     "IOManager",
@@ -55,4 +58,6 @@ def io_manager_for(
         return ParquetIOManager(data_dir)
     if asset_def.io == "none":
         return NoneIOManager()
+    if asset_def.io == "dbt":
+        return DbtIOManager(warehouse)
     raise OutputError(f"asset '{asset_def.name}': unknown io {asset_def.io!r}")

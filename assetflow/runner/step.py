@@ -39,6 +39,7 @@ from assetflow.records import (
     utcnow,
 )
 from assetflow.runner.checking import CheckFailed, audit, outcome_of
+from assetflow.runner.dbt_steps import build_dbt_step
 from assetflow.runner.events import RunListener
 from assetflow.runner.output import capturing_output
 from assetflow.runner.results import StepResult
@@ -171,19 +172,30 @@ def _attempt(env: StepEnvironment, definition: AssetDef, step: PlanStep, attempt
     try:
         # Inside the try: a warehouse that stays locked fails this step, not the run.
         con = env.warehouse.cursor() if uses_warehouse else _SCRATCH.cursor()
-        with capturing_output(handler, logger.name):  # print() becomes log records
-            value = _call(env, definition, step.partition, context, con, lineage)
         checks = [c for c in env.graph.checks if c.asset == definition.name]
-        value, checked = audit(
-            checks, definition, step.partition, value, con, materialization_id, env.run_id
-        )
+        if definition.dbt is not None:  # dbt builds and tests it (assetflow.runner.dbt_steps)
+            value, checked = build_dbt_step(
+                env.warehouse,
+                definition,
+                step.partition,
+                checks,
+                log=logger,
+                materialization_id=materialization_id,
+                run_id=env.run_id,
+            )
+        else:
+            with capturing_output(handler, logger.name):  # print() becomes log records
+                value = _call(env, definition, step.partition, context, con, lineage)
+            value, checked = audit(
+                checks, definition, step.partition, value, con, materialization_id, env.run_id
+            )
         for result in checked:
             if not result.passed:  # a warning: recorded with the data, shown by `logs`
                 logger.warning("check %s failed: %s", result.check_name, outcome_of(result))
         stored = io_manager_for(definition, warehouse=env.warehouse, data_dir=env.data_dir).store(
             definition, step.partition, value, con
         )
-        if definition.io == "duckdb" or definition.sql is not None:
+        if definition.io in ("duckdb", "dbt") or definition.sql is not None:
             env.warehouse.check_still_there()  # no success for data written to a deleted file
     except BaseException as exc:  # the asset's own failure, recorded, never raised
         # KeyboardInterrupt and SystemExit included: steps run on worker threads, where no
@@ -267,9 +279,11 @@ def _release(env: StepEnvironment, con: Any, from_warehouse: bool) -> None:
 
 def _uses_warehouse(env: StepEnvironment, definition: AssetDef) -> bool:
     """Whether a step reads or writes warehouse tables (SQL assets read their inputs there)."""
+    if definition.dbt is not None:
+        return False  # a dbt step takes the warehouse alone (see assetflow.runner.dbt_steps)
     if definition.sql is not None or definition.io == "duckdb":
         return True
-    return any(env.graph[dep.name].io == "duckdb" for dep in definition.deps if dep.passed)
+    return any(env.graph[dep.name].io in ("duckdb", "dbt") for dep in definition.deps if dep.passed)
 
 
 # Parquet and "none" steps use DuckDB only as an engine: a process-wide in-memory database.
