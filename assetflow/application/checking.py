@@ -96,6 +96,12 @@ def run_checks(project: Project, scope: Scope, now: datetime | None = None) -> l
             definition = project.graph[asset]
             if state is None or state.last_success is None or definition.io == "none":
                 continue
+            if definition.dbt is not None:  # its checks are dbt tests: dbt runs them
+                from assetflow.runner.dbt_steps import test_dbt_checks
+
+                success = state.last_success.materialization_id
+                records.extend(test_dbt_checks(warehouse, definition, key, checks[asset], success))
+                continue
             manager = io_manager_for(definition, warehouse=warehouse, data_dir=config.data_path)
             con = warehouse.cursor()
             try:

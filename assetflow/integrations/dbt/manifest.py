@@ -77,8 +77,8 @@ def content_hash(project: DbtProject) -> str:
     if project.profiles_dir is not None:
         profiles = project.profiles_dir / "profiles.yml"
         digest.update(profiles.read_bytes() if profiles.is_file() else b"-")
-    else:
-        digest.update(project.profile_text().encode())
+    else:  # the generated profile: only the warehouse's name reaches the manifest
+        digest.update(f"{project.profile_name()}|{project.warehouse.name}".encode())
     digest.update(f"{project.target}|{importlib.metadata.version('dbt-core')}".encode())
     return digest.hexdigest()[:24]
 

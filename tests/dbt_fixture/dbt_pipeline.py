@@ -12,8 +12,7 @@ from assetflow import asset
 def raw_orders():  # type: ignore[no-untyped-def]
     """Orders as they land: read by the dbt source assetflow.raw_orders."""
     rows = [
-        line.split(",")
-        for line in (Path(__file__).parent / "orders.csv").read_text().split()[1:]
+        line.split(",") for line in (Path(__file__).parent / "orders.csv").read_text().split()[1:]
     ]
     return pa.table(
         {
