@@ -32,6 +32,7 @@ LAYERS: list[set[str]] = [
     {"io", "store"},
     {"planner"},
     {"graph", "config"},
+    {"integrations"},  # other tools' declarations read into definitions (dbt)
     {"definitions"},
     {"sql"},
     {"mappings"},

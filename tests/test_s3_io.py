@@ -29,7 +29,6 @@ from assetflow.io import (
     Warehouse,
     io_manager_for,
     partition_key_of,
-    runs_in_coordinator,
 )
 from assetflow.io.presence import _folder_names
 
@@ -205,9 +204,17 @@ def test_credential_like_keys_at_any_depth() -> None:
 
 
 def test_only_warehouse_steps_run_in_the_coordinator() -> None:
-    assert runs_in_coordinator(AssetDef(name="t", io="duckdb"))
-    assert not runs_in_coordinator(AssetDef(name="p", io="parquet"))
-    assert not runs_in_coordinator(AssetDef(name="n", io="none"))
+    from assetflow.graph.asset_graph import AssetGraph
+    from assetflow.runner.attempt import runs_in_coordinator
+
+    table = AssetDef(name="t", io="duckdb")
+    files = AssetDef(name="p", io="parquet")
+    graph = AssetGraph(
+        [table, files, AssetDef(name="n", io="none"), AssetDef(name="upstream", io="duckdb")]
+    )
+    assert runs_in_coordinator(graph, table)
+    assert not runs_in_coordinator(graph, files)
+    assert not runs_in_coordinator(graph, graph["n"])
 
 
 def test_a_protocol_without_its_package_names_what_to_install() -> None:

@@ -51,7 +51,7 @@ def check_listing(workspace: Workspace, scope: Scope) -> list[dict[str, Any]]:
                     "asset": name,
                     "check": check_def.name,
                     "blocking": check_def.blocking,
-                    "kind": "builtin" if check_def.builtin is not None else "python",
+                    "kind": check_def.kind,
                     "description": check_def.description
                     or (check_def.builtin.text if check_def.builtin else ""),
                     "latest": None if last is None else _result_json(last),
@@ -97,6 +97,12 @@ def run_checks(
             state = snapshot.get((asset, key))
             definition = workspace.graph[asset]
             if state is None or state.last_success is None or definition.io == "none":
+                continue
+            if definition.dbt is not None:  # its checks are dbt tests: dbt runs them
+                from assetflow.runner.dbt_steps import test_dbt_checks
+
+                success = state.last_success.materialization_id
+                records.extend(test_dbt_checks(warehouse, definition, key, checks[asset], success))
                 continue
             manager = io_manager_for(definition, warehouse=warehouse, data_dir=config.data_root)
             con = warehouse.cursor()

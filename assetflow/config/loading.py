@@ -84,6 +84,11 @@ def load_definitions(config: ProjectConfig) -> LoadedDefinitions:
                 f"the source [sources.{name}] in {config.path.name}"
             )
         assets[name] = _toml_source(name, source_section)
+    if config.dbt is not None:  # before [assets.NAME], which may override a dbt asset's options
+        from assetflow.config.dbt_loading import add_dbt_definitions
+
+        sql_names = {name for name, section in config.assets.items() if section.sql is not None}
+        checks.extend(add_dbt_definitions(config, assets, sql_names))
     for name, section in config.assets.items():
         if name in assets and assets[name].is_source:
             raise DefinitionError(
@@ -98,6 +103,11 @@ def load_definitions(config: ProjectConfig) -> LoadedDefinitions:
                 )
             assets[name] = _sql_asset(name, section)
         elif name in assets:
+            if assets[name].dbt is not None and (section.io or section.checks) is not None:
+                raise DefinitionError(
+                    f"{config.path.name}: [assets.{name}] is a dbt node: dbt stores it, and its "
+                    "checks are its dbt tests (io and checks cannot be set here)"
+                )
             assets[name] = _apply_overrides(assets[name], section)
         else:
             from assetflow.errors import did_you_mean

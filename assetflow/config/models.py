@@ -249,6 +249,18 @@ class SourceSection(Section):
     owners: list[Text] | None = None
 
 
+class DbtSection(Section):
+    """``[dbt]``: a dbt project whose models, seeds and snapshots are assets (docs/dbt.md).
+
+    Paths are relative to the project root. Without ``profiles_dir`` assetflow writes the
+    profile itself, pointing dbt at the warehouse.
+    """
+
+    project_dir: Text
+    profiles_dir: Text | None = None
+    target: Text | None = None
+
+
 class ScheduleSection(Section):
     """``[schedules.NAME]``: materialize ``select`` on every tick of ``cron``."""
 
@@ -271,6 +283,7 @@ class ProjectConfig(Section):
     schedules: dict[Text, ScheduleSection] = {}
     alerts: list[AlertSection] = []
     lineage: LineageSection = Field(default_factory=LineageSection)
+    dbt: DbtSection | None = None
 
     # Set by load_config/parse_config; a config built in code belongs to the current folder.
     _path: Path = PrivateAttr(default_factory=lambda: Path.cwd() / CONFIG_FILENAME)

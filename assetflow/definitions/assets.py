@@ -25,12 +25,14 @@ from assetflow.partitions.core import UNPARTITIONED, PartitionsDefinition
 
 if TYPE_CHECKING:
     from assetflow.definitions.sources import SourceSpec
+    from assetflow.integrations.dbt.nodes import DbtNode
 
 ASSET_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 ATTRIBUTE = "__assetflow_asset__"
 CONTEXT_PARAMETER = "context"
-IOKind = Literal["duckdb", "parquet", "none"]
-IO_KINDS: tuple[str, ...] = ("duckdb", "parquet", "none")
+# "dbt": the relation dbt builds in the warehouse (only dbt assets have it).
+IOKind = Literal["duckdb", "parquet", "none", "dbt"]
+IO_KINDS: tuple[str, ...] = ("duckdb", "parquet", "none")  # what users may choose
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -121,12 +123,16 @@ class AssetDef:
     # How a source is observed (see assetflow.definitions.sources); None for an asset that
     # assetflow makes.
     observed: SourceSpec | None = field(default=None, compare=False)
+    # The dbt model, seed or snapshot this asset is (assetflow.integrations.dbt); None otherwise.
+    dbt: DbtNode | None = field(default=None, compare=False)
 
     @property
     def kind(self) -> str:
-        """``"python"``, ``"sql"`` or ``"source"``."""
+        """``"python"``, ``"sql"``, ``"source"`` or ``"dbt"``."""
         if self.observed is not None:
             return "source"
+        if self.dbt is not None:
+            return "dbt"
         return "sql" if self.sql is not None else "python"
 
     @property

@@ -40,6 +40,14 @@ class CheckDef:
     fn: Callable[..., Any] | None = field(default=None, compare=False, repr=False)
     builtin: BuiltinCheck | None = None
     description: str = ""
+    dbt_test: str | None = None  # the unique id of the dbt test this check is, if any
+
+    @property
+    def kind(self) -> str:
+        """``"builtin"``, ``"python"`` or ``"dbt"``."""
+        if self.dbt_test is not None:
+            return "dbt"
+        return "builtin" if self.builtin is not None else "python"
 
 
 @dataclass(frozen=True)

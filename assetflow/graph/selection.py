@@ -7,6 +7,8 @@
     group:sales               assets of a group
     a b                       union (space-separated terms, or several arguments)
     a,b                       intersection (as in dbt)
+    dbt:tag:nightly           dbt's own selection syntax, resolved by dbt over the project's
+                              manifest (``dbt:stg_orders+``, ``dbt:path:models/marts``)
 
 ``--exclude`` takes the same language and removes its result. An unknown name is an error that
 suggests the closest asset names; a glob, tag or group matching nothing is an error too, so a
@@ -20,7 +22,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from assetflow.errors import SelectionError, did_you_mean
+from assetflow.errors import AssetflowError, SelectionError, did_you_mean
 from assetflow.graph.asset_graph import AssetGraph
 
 _ATOM = re.compile(
@@ -110,6 +112,23 @@ def _resolve_atom(graph: AssetGraph, text: str) -> set[str]:
     return result
 
 
+DBT_PREFIX = "dbt:"
+
+
+def _dbt_selection(graph: AssetGraph, expression: str) -> set[str]:
+    """The dbt assets dbt's own selector picks for ``expression`` (``dbt ls``)."""
+    project = next((d.dbt.project for d in graph.assets.values() if d.dbt is not None), None)
+    if project is None:
+        raise SelectionError(f"selection 'dbt:{expression}': the project has no dbt assets")
+    if not expression:
+        raise SelectionError("selection 'dbt:' needs a dbt selection after the prefix")
+    try:
+        names = set(project.list_names(expression))
+    except AssetflowError as exc:
+        raise SelectionError(str(exc)) from None
+    return {name for name in names if name in graph and graph[name].dbt is not None}
+
+
 def _terms(expression: str | Sequence[str] | None, what: str = "selection") -> list[str]:
     """The space-separated terms; ``None`` (nothing given) is none, meaning every asset.
 
@@ -134,6 +153,9 @@ def resolve(graph: AssetGraph, expression: str | Sequence[str] | None) -> set[st
         return set(graph.assets)
     selected: set[str] = set()
     for term in terms:
+        if term.startswith(DBT_PREFIX):
+            selected |= _dbt_selection(graph, term.removeprefix(DBT_PREFIX))
+            continue
         atoms = [atom for atom in term.split(",")]
         if any(not atom for atom in atoms):
             raise SelectionError(f"cannot parse selection {term!r}")

@@ -3,8 +3,7 @@
 - :class:`Warehouse`: the run's DuckDB connection to the project's warehouse file.
 - :func:`io_manager_for`: the IO manager of an asset, by its ``io``: ``duckdb`` (a warehouse table
   per asset, rows tagged with ``_partition``), ``parquet`` (a file per partition, in a local
-  folder or on any fsspec URL) or ``none``.
-- :func:`runs_in_coordinator`: whether an asset's steps must run in the coordinating process.
+  folder or on any fsspec URL), ``none``, or ``dbt`` (the relation dbt builds).
 - :func:`fingerprint`: the order-independent data version of any relation.
 - :func:`~assetflow.io.sql.run_sql_asset` (in :mod:`assetflow.io.sql`): run a SQL asset.
 """
@@ -21,6 +20,7 @@ from assetflow.io.base import (
     OutputError,
     StoredOutput,
 )
+from assetflow.io.dbt_io import DbtIOManager
 from assetflow.io.duckdb_io import DuckDBIOManager
 from assetflow.io.fingerprint import Fingerprint, fingerprint
 from assetflow.io.none_io import NoneIOManager
@@ -30,6 +30,7 @@ from assetflow.io.warehouse import Warehouse
 
 __all__ = [
     "PARTITION_COLUMN",
+    "DbtIOManager",
     "DuckDBIOManager",
     "Fingerprint",
     "IOManager",
@@ -43,7 +44,6 @@ __all__ = [
     "io_manager_for",
     "partition_file_name",
     "partition_key_of",
-    "runs_in_coordinator",
 ]
 
 
@@ -61,13 +61,13 @@ def io_manager_for(
     every step is fine. ``warehouse`` is None outside the coordinating process of a run (a
     worker process or a Dask worker), which alone holds the warehouse file.
     """
-    if asset_def.io == "duckdb":
+    if asset_def.io in ("duckdb", "dbt"):
         if warehouse is None:
             raise OutputError(
                 f"asset '{asset_def.name}' is stored in the DuckDB warehouse, which only the "
                 "coordinating process of a run holds"
             )
-        return DuckDBIOManager(warehouse)
+        return DuckDBIOManager(warehouse) if asset_def.io == "duckdb" else DbtIOManager(warehouse)
     if asset_def.io == "parquet":
         if isinstance(data_dir, RemoteData):
             return RemoteParquetIOManager(data_dir)
@@ -75,10 +75,3 @@ def io_manager_for(
     if asset_def.io == "none":
         return NoneIOManager()
     raise OutputError(f"asset '{asset_def.name}': unknown io {asset_def.io!r}")
-
-
-def runs_in_coordinator(asset_def: AssetDef) -> bool:
-    """Whether ``asset_def``'s steps must run in the coordinating process: those stored in the
-    local DuckDB warehouse, which only that process holds open. The others (``parquet``,
-    ``none``) may run on any executor."""
-    return asset_def.io == "duckdb"

@@ -28,6 +28,7 @@ import duckdb
 
 from assetflow.errors import RunError
 from assetflow.io.base import PARTITION_COLUMN
+from assetflow.io.locks import TableLock, table_lock, write_lock
 from assetflow.io.warehouse_wait import (
     NOTICE_AFTER_S,
     WAREHOUSE_WAIT_S,
@@ -47,85 +48,14 @@ __all__ = [
     "WarehouseWaitCancelled",
     "format_seconds",
     "lock_holder",
+    "table_lock",
+    "write_lock",
 ]
 
 # A waiting signal younger than this means someone is waiting now.
 _WAITING_FRESH_S = 1.0
 # The holder's pause after closing for a waiter: longer than the waiter's retry interval.
 _YIELD_PAUSE_S = 0.3
-
-
-class TableLock:
-    """A shared/exclusive lock: many row writers at once, or one schema writer alone.
-
-    Waiting exclusive holders go first, so a stream of row writers cannot starve a table
-    creation.
-    """
-
-    def __init__(self) -> None:
-        self._changed = threading.Condition()
-        self._sharing = 0
-        self._exclusive = False
-        self._waiting = 0
-
-    @contextmanager
-    def shared(self) -> Iterator[None]:
-        """Held by any number of threads at once, never beside an exclusive holder."""
-        with self._changed:
-            while self._exclusive or self._waiting:
-                self._changed.wait()
-            self._sharing += 1
-        try:
-            yield
-        finally:
-            with self._changed:
-                self._sharing -= 1
-                self._changed.notify_all()
-
-    @contextmanager
-    def exclusive(self) -> Iterator[None]:
-        """Held by one thread, with no shared holder."""
-        with self._changed:
-            self._waiting += 1
-            while self._exclusive or self._sharing:
-                self._changed.wait()
-            self._waiting -= 1
-            self._exclusive = True
-        try:
-            yield
-        finally:
-            with self._changed:
-                self._exclusive = False
-                self._changed.notify_all()
-
-
-_TABLE_LOCKS: dict[tuple[str, str], TableLock] = {}
-_LOCKS: dict[tuple[str, str], threading.Lock] = {}
-_LOCKS_GUARD = threading.Lock()
-
-
-def table_lock(scope: str, name: str) -> TableLock:
-    """The process-wide :class:`TableLock` of table (or folder) ``name`` within ``scope``.
-
-    Locks live for the whole process, keyed by the database file or data folder, so two
-    :class:`Warehouse` objects on the same file (two runs in one process) share them.
-    """
-    key = (scope, name.lower())  # DuckDB names are case-insensitive
-    with _LOCKS_GUARD:
-        lock = _TABLE_LOCKS.get(key)
-        if lock is None:
-            lock = _TABLE_LOCKS[key] = TableLock()
-        return lock
-
-
-def write_lock(scope: str, name: str) -> threading.Lock:
-    """A process-wide plain lock for ``name`` within ``scope`` (one partition, say)."""
-    key = (scope, name)
-    with _LOCKS_GUARD:
-        lock = _LOCKS.get(key)
-        if lock is None:
-            lock = _LOCKS[key] = threading.Lock()
-        return lock
 
 
 def quote_identifier(name: str) -> str:
@@ -216,6 +146,7 @@ class Warehouse:
         self._waiting_file = Path(f"{self.scope}.waiting")
         self._changed = threading.Condition()
         self._users = 0
+        self._alone = 0  # steps waiting for or holding the warehouse alone (see alone())
         self._yielding = False
         self._closed = False
         self._connection: duckdb.DuckDBPyConnection | None = None
@@ -248,6 +179,8 @@ class Warehouse:
             if self._users and self._other_waiting():
                 self._yielding = True  # the last running step hands the file over
             self._wait_for_hand_over()
+            while self._alone:
+                self._changed.wait()
             connection = self._open()
             self._users += 1
             return connection.cursor()
@@ -260,12 +193,39 @@ class Warehouse:
                 cursor.close()
         with self._changed:
             self._users = max(self._users - 1, 0)
+            self._changed.notify_all()  # for alone()
             if self._users == 0 and self._gone and self._connection is not None:
                 with suppress(duckdb.Error):
                     self._connection.close()
                 self._connection, self._catalog, self._gone = None, None, False
             elif self._users == 0 and (self._yielding or self._other_waiting()):
                 self._hand_over()
+
+    @contextmanager
+    def alone(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The open connection, with no step's cursor beside it until the block ends.
+
+        For a writer with a connection of its own to the file (dbt): it waits for the steps
+        using the warehouse to finish, and new cursors wait for it. The file stays open, so
+        that the writer's ``duckdb.connect`` joins this process's database.
+        """
+        with self._changed:
+            self._alone += 1
+            try:
+                while self._users or self._yielding:
+                    self._changed.wait()
+                connection = self._open()
+            except BaseException:
+                self._alone -= 1
+                self._changed.notify_all()
+                raise
+            self._users += 1
+        try:
+            yield connection
+        finally:
+            with self._changed:
+                self._alone -= 1
+            self.release()
 
     def hand_over_if_idle(self) -> None:
         """Close the file now if no step uses it and another process waits for it.

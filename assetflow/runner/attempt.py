@@ -22,6 +22,7 @@ import duckdb
 
 from assetflow.config.remote_data import RemoteData
 from assetflow.definitions.assets import AssetDef
+from assetflow.definitions.checks import CheckDef
 from assetflow.definitions.context import Context
 from assetflow.definitions.sources import source_input
 from assetflow.graph.asset_graph import AssetGraph
@@ -87,12 +88,25 @@ class Place:
     name: str = "coordinator"
 
 
+# The IO kinds whose data is the DuckDB warehouse (dbt builds its relations there).
+WAREHOUSE_IO = ("duckdb", "dbt")
+
+
 def runs_in_coordinator(graph: AssetGraph, definition: AssetDef) -> bool:
-    """Whether a step reads or writes warehouse tables (SQL assets read their inputs there):
-    such a step runs in the coordinating process, which alone holds the warehouse file."""
-    if definition.sql is not None or definition.io == "duckdb":
+    """Whether a step needs the warehouse (it stores there, is SQL or dbt, or is passed a
+    warehouse asset): such a step runs in the coordinating process, which alone holds the
+    warehouse file. The others may run on any executor."""
+    if definition.dbt is not None or definition.sql is not None:
         return True
-    return any(graph[dep.name].io == "duckdb" for dep in definition.deps if dep.passed)
+    if definition.io in WAREHOUSE_IO:
+        return True
+    return any(graph[dep.name].io in WAREHOUSE_IO for dep in definition.deps if dep.passed)
+
+
+def _uses_warehouse_cursor(graph: AssetGraph, definition: AssetDef) -> bool:
+    """Whether a step reads or writes warehouse tables through a cursor of the run's
+    connection; a dbt step takes the warehouse alone instead (see runner.dbt_steps)."""
+    return definition.dbt is None and runs_in_coordinator(graph, definition)
 
 
 class _CaptureHandler(logging.Handler):
@@ -124,7 +138,7 @@ def perform(place: Place, spec: AttemptSpec) -> AttemptOutcome:
     # The warehouse file only when the step reads or writes it: steps of other IO kinds take a
     # scratch connection, so that they never keep the file from another process.
     warehouse = place.warehouse
-    uses_warehouse = warehouse is not None and runs_in_coordinator(place.graph, definition)
+    uses_warehouse = warehouse is not None and _uses_warehouse_cursor(place.graph, definition)
     con: Any = None
     borrowed: list[Any] = []
 
@@ -147,18 +161,27 @@ def perform(place: Place, spec: AttemptSpec) -> AttemptOutcome:
     try:
         # Inside the try: a warehouse that stays locked fails this step, not the run.
         con = warehouse.cursor() if uses_warehouse and warehouse else _SCRATCH.cursor()
-        with capturing_output(handler, logger.name):  # print() becomes log records
-            value = _call(place, definition, spec, context, con)
         checks = [c for c in place.graph.checks if c.asset == definition.name]
-        value, checked = audit(
-            checks, definition, spec.partition, value, con, spec.materialization_id, spec.run_id
-        )
+        if definition.dbt is not None:  # dbt builds and tests it (assetflow.runner.dbt_steps)
+            value, checked = _build_dbt(place, definition, spec, checks, logger)
+        else:
+            with capturing_output(handler, logger.name):  # print() becomes log records
+                value = _call(place, definition, spec, context, con)
+            value, checked = audit(
+                checks,
+                definition,
+                spec.partition,
+                value,
+                con,
+                spec.materialization_id,
+                spec.run_id,
+            )
         for result in checked:
             if not result.passed:  # a warning: recorded with the data, shown by `logs`
                 logger.warning("check %s failed: %s", result.check_name, outcome_of(result))
         manager = io_manager_for(definition, warehouse=warehouse, data_dir=place.data_dir)
         stored = manager.store(definition, spec.partition, value, con)
-        if uses_warehouse and warehouse is not None:
+        if warehouse is not None and runs_in_coordinator(place.graph, definition):
             warehouse.check_still_there()  # no success for data written to a deleted file
     except BaseException as exc:  # the asset's own failure, recorded, never raised
         # KeyboardInterrupt and SystemExit included: steps run on worker threads, where no
@@ -203,6 +226,29 @@ def perform(place: Place, spec: AttemptSpec) -> AttemptOutcome:
         checks=tuple(checked),
         where=place.name,
     )
+
+
+def _build_dbt(
+    place: Place,
+    definition: AssetDef,
+    spec: AttemptSpec,
+    checks: list[CheckDef],
+    logger: logging.Logger,
+) -> tuple[Any, list[CheckRecord]]:
+    from assetflow.runner.dbt_steps import build_dbt_step
+
+    if place.warehouse is None:  # never: dbt steps run in the coordinator
+        raise RuntimeError(f"dbt asset '{definition.name}' needs the warehouse")
+    value, checked = build_dbt_step(
+        place.warehouse,
+        definition,
+        spec.partition,
+        checks,
+        log=logger,
+        materialization_id=spec.materialization_id,
+        run_id=spec.run_id,
+    )
+    return value, list(checked)
 
 
 def _release(warehouse: Warehouse | None, con: Any, from_warehouse: bool) -> None:
