@@ -24,8 +24,8 @@ from assetflow.mappings.core import PartitionMapping
 from assetflow.partitions.core import UNPARTITIONED, PartitionsDefinition
 
 if TYPE_CHECKING:
+    from assetflow.definitions.dbt_nodes import DbtNode
     from assetflow.definitions.sources import SourceSpec
-    from assetflow.integrations.dbt.nodes import DbtNode
 
 ASSET_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 ATTRIBUTE = "__assetflow_asset__"

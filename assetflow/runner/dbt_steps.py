@@ -19,8 +19,8 @@ from collections.abc import Mapping, Sequence
 
 from assetflow.definitions.assets import AssetDef
 from assetflow.definitions.checks import CheckDef
+from assetflow.definitions.dbt_nodes import DbtNode
 from assetflow.errors import RunError
-from assetflow.integrations.dbt.nodes import DbtNode
 from assetflow.integrations.dbt.project import DbtProject, DbtRunOutcome
 from assetflow.io.dbt_io import DbtBuilt
 from assetflow.io.fingerprint import fingerprint

@@ -10,8 +10,8 @@ Nothing here imports dbt at module level: only a project with ``[dbt]`` ever loa
 
 from __future__ import annotations
 
+from assetflow.definitions.dbt_nodes import DbtNode, DbtTest
 from assetflow.integrations.dbt.manifest import DbtDefinitions, load_dbt_definitions
-from assetflow.integrations.dbt.nodes import DbtNode, DbtTest
 from assetflow.integrations.dbt.project import DbtProject, DbtRunOutcome, require_dbt
 
 __all__ = [

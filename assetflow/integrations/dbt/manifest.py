@@ -25,8 +25,8 @@ from typing import Any
 
 from assetflow.definitions.assets import AssetDef, AssetDep
 from assetflow.definitions.checks import CheckDef
+from assetflow.definitions.dbt_nodes import ASSET_RESOURCE_TYPES, DbtNode, DbtTest
 from assetflow.errors import DefinitionError
-from assetflow.integrations.dbt.nodes import ASSET_RESOURCE_TYPES, DbtNode, DbtTest
 from assetflow.integrations.dbt.project import DbtProject, require_dbt
 from assetflow.partitions.base import PartitionsDefinition
 from assetflow.partitions.calendar import DailyPartitions, MonthlyPartitions, WeeklyPartitions

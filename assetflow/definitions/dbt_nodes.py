@@ -1,12 +1,13 @@
-"""What an asset keeps of its dbt node: inert, frozen records (no dbt objects)."""
+"""What an asset keeps of its dbt node: inert, frozen records (no dbt objects).
+
+Declarations, so they live with the other definitions; the dbt integration
+(:mod:`assetflow.integrations.dbt`) makes them from a project's manifest.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from assetflow.integrations.dbt.project import DbtProject
+from typing import Any
 
 # The dbt resource types that become assets.
 ASSET_RESOURCE_TYPES = ("model", "seed", "snapshot")
@@ -30,7 +31,9 @@ class DbtNode:
     checksum: str
     materialized: str
     tests: tuple[str, ...] = ()
-    project: DbtProject | None = field(default=None, compare=False, repr=False)
+    # The integrations.dbt.project.DbtProject that builds it (typed loosely: that room sits
+    # above this one).
+    project: Any = field(default=None, compare=False, repr=False)
 
     @property
     def relation(self) -> str:
