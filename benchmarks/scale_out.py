@@ -54,6 +54,17 @@ def tick(context):
     return None
 """
 
+HOURLY_PIPELINE = """
+from assetflow import HourlyPartitions, asset
+
+HOURS = HourlyPartitions(start="2020-01-01T00:00", end="{end}")
+
+
+@asset(partitions=HOURS, io="none")
+def tick(context):
+    return None
+"""
+
 TOML = """
 [project]
 name = "scale-out"
@@ -182,20 +193,21 @@ def throughput(steps: int) -> dict[str, object]:
 
 
 def memory(partitions: int) -> dict[str, object]:
-    end = datetime.fromordinal(datetime(2000, 1, 1).toordinal() + partitions)
-    last = (end.fromordinal(end.toordinal() - 1)).strftime("%Y-%m-%d")
+    from datetime import timedelta
+
+    first = datetime(2020, 1, 1)
+    last = first + timedelta(hours=partitions - 1)
+    end = (last + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
     with tempfile.TemporaryDirectory() as tmp:
-        folder = write(
-            Path(tmp) / "backfill", TRIVIAL_PIPELINE.replace("{end}", end.strftime("%Y-%m-%d"))
-        )
+        folder = write(Path(tmp) / "backfill", HOURLY_PIPELINE.replace("{end}", end))
         document, wall, rss = cli(
             folder,
             "backfill",
             "tick",
             "--from",
-            "2000-01-01",
+            first.strftime("%Y-%m-%dT%H:%M"),
             "--to",
-            last,
+            last.strftime("%Y-%m-%dT%H:%M"),
             "--executor",
             "dask",
             "--workers",
