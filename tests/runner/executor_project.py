@@ -90,8 +90,10 @@ def write_landing(root: Path, day: str, amounts: list[int]) -> None:
     (root / "landing" / f"{day}.csv").write_text("day,amount\n" + rows + "\n")
 
 
-def make_executor_project(folder: Path) -> Path:
-    toml = TOML + '\n[assets.totals]\nsql = """' + SQL_ASSET + '"""\n'
+def make_executor_project(folder: Path, storage: str = 'data = "data"') -> Path:
+    """The project in ``folder``; ``storage``: the body of its ``[storage]`` table."""
+    toml = TOML.replace('data = "data"', storage)
+    toml += '\n[assets.totals]\nsql = """' + SQL_ASSET + '"""\n'
     toml += 'partitions = { daily = { start = "2024-01-01", end = "2024-01-05" } }\n'
     root = write_project(folder, toml, {"pipeline.py": PIPELINE})
     for day in DAYS:

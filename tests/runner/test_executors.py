@@ -205,3 +205,39 @@ def _describe(pid: int) -> str:
     except OSError as exc:
         return f"gone: {exc}"
     return f"{cmd} {state} threads={len(list(Path(f'/proc/{pid}/task').iterdir()))}"
+
+
+@pytest.mark.parametrize("executor", ["processes", "dask"])
+def test_workers_read_and_write_partitions_on_s3(
+    executor: str, s3_endpoint: str, s3_bucket: str, tmp_path: Path, clean_imports: None
+) -> None:
+    """Data on a real S3 server (moto's, on 127.0.0.1): worker processes (a pool, or the
+    local Dask cluster the run starts) write and read the partitions, with the credentials
+    of their environment; the coordinator's SQL asset reads them too."""
+    if executor == "dask":
+        pytest.importorskip("distributed")
+    import fsspec
+
+    storage = (
+        f'data = "s3://{s3_bucket}/lake"\nstorage_options = {{ endpoint_url = "{s3_endpoint}" }}'
+    )
+    root = make_executor_project(tmp_path / "project", storage)
+    project = Project.load(root)
+    result = project.materialize(executor=executor)
+    assert result.status == "success", [s.error for s in result.failed]
+    assert os.getpid() not in {int((root / "pids" / f"raw-{d}").read_text()) for d in DAYS}
+    fs = fsspec.filesystem("s3", endpoint_url=s3_endpoint)
+    stored = sorted(
+        path.rsplit("/", 2)[-2] + "/" + path.rsplit("/", 1)[-1]
+        for path in fs.find(f"{s3_bucket}/lake")
+    )
+    assert stored == sorted(f"{asset}/{day}.parquet" for asset in ("clean", "raw") for day in DAYS)
+    assert {status for status, _ in statuses(project).values()} == {PartitionStatus.FRESH}
+
+    write_landing(root, "2024-01-02", [5, 6, 7])
+    again = project.materialize(executor=executor)
+    assert {s.name for s in again.steps if s.status is StepStatus.SUCCESS} == {
+        f"{asset}[2024-01-02]" for asset in ("raw", "clean", "notify", "totals")
+    }
+    totals = project.show("totals", "2024-01-02")
+    assert [tuple(map(str, row)) for row in totals.rows] == [("2024-01-02", "36")]
