@@ -36,3 +36,13 @@ def test_ruff_format() -> None:
 def test_mypy_strict() -> None:
     result = _run(_tool("mypy"))
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_readme_second_command_is_what_ci_runs() -> None:
+    """README's "set up and run the whole test suite" is .ci/run's command, verbatim: the
+    extras it installs (dev, s3, dask, ...) are the ones the suite needs."""
+    root = Path(__file__).resolve().parent.parent
+    ci = (root / ".ci" / "run").read_text(encoding="utf-8").strip().splitlines()[-1]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    assert ci.startswith("python3 -m venv .venv && ")
+    assert ci in readme.split("## ", 1)[0], "README's second command differs from .ci/run"
