@@ -61,7 +61,31 @@ def worker_main(config_path: str, conn: Connection, parent: int) -> None:
             return  # the coordinator is gone
         if spec is None:
             return
-        conn.send(("done", perform_remote(config_path, spec)))
+        outcome = perform_remote(config_path, spec)
+        try:
+            conn.send(("done", outcome))
+        except (EOFError, OSError):
+            return  # the coordinator is gone
+        except Exception as exc:  # cannot be pickled after all: say so, as a failed attempt
+            conn.send(("done", unsendable(outcome, exc)))
+
+
+def unsendable(outcome: AttemptOutcome, exc: Exception) -> AttemptOutcome:
+    """A failed outcome saying why ``outcome`` could not be sent back (its logs kept)."""
+    from dataclasses import replace
+
+    from assetflow.records import StepStatus
+    from assetflow.text import describe_exception, storable_text
+
+    return replace(
+        outcome,
+        status=StepStatus.FAILED,
+        error=f"the attempt's outcome cannot be sent back: {describe_exception(exc)}",
+        traceback=None,
+        metadata={},
+        checks=(),
+        logs=tuple(replace(log, message=storable_text(log.message)) for log in outcome.logs),
+    )
 
 
 def _die_with(parent: int) -> None:

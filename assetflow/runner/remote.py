@@ -17,7 +17,7 @@ from pathlib import Path
 
 from assetflow.runner.attempt import AttemptOutcome, AttemptSpec, Place, perform
 from assetflow.runner.output import routed_output
-from assetflow.text import describe_exception
+from assetflow.text import describe_exception, json_safe
 
 __all__ = ["perform_remote", "place_for", "preflight", "this_worker"]
 
@@ -54,9 +54,17 @@ def perform_remote(config_path: str, spec: AttemptSpec) -> AttemptOutcome:
     if known is None or known.code_version != spec.code_version:
         place = place_for(config_path, reload=True)  # the code changed since it was imported
     with routed_output():  # print() in the asset becomes the attempt's log records
-        outcome = perform(place, spec)
+        outcome = plain(perform(place, spec))
     address = _dask_worker_address()
     return outcome if address is None else replace(outcome, where=address)
+
+
+def plain(outcome: AttemptOutcome) -> AttemptOutcome:
+    """``outcome`` with what the asset put in it (metadata, check metadata) as the plain data
+    the state file records anyway (:func:`~assetflow.text.json_safe`): a lock or a generator
+    in an asset's metadata must travel back from a worker as it is recorded with threads."""
+    checks = tuple(replace(c, metadata=json_safe(dict(c.metadata))) for c in outcome.checks)
+    return replace(outcome, metadata=json_safe(dict(outcome.metadata)), checks=checks)
 
 
 def _dask_worker_address() -> str | None:

@@ -170,3 +170,43 @@ def test_ctrl_c_cancels_a_run_on_workers(tmp_path: Path) -> None:
     assert sorted(statuses.values()).count("success") == 2
     assert "skipped" in statuses.values()
     assert os.listdir(root / "started") and len(os.listdir(root / "started")) == 2
+
+
+HOSTILE = """
+import threading
+
+from assetflow import CheckResult, asset, check
+
+
+@asset(io="none")
+def odd(context):
+    print("odd \\x00 bytes \\udcff and \\u202e text")
+    context.add_metadata({"lock": threading.Lock(), "gen": (i for i in range(3)), 1: {2, 3}})
+
+
+@check(asset="odd")
+def odd_check(odd):
+    return CheckResult(passed=False, metadata={"lock": threading.Lock()})
+"""
+
+
+@pytest.mark.parametrize("executor", ["threads", "processes", "dask"])
+def test_whatever_an_asset_puts_in_its_outcome_comes_back_from_a_worker(
+    executor: str, tmp_path: Path
+) -> None:
+    """Metadata and check results that cannot be pickled (a lock, a generator) are recorded
+    as readable text, as with threads: never a worker lost over the asset's own values."""
+    if executor == "dask":
+        pytest.importorskip("distributed")
+    root = write_project(tmp_path / "project", TOML, {"pipeline.py": HOSTILE})
+    code, out, err = run_cli(["materialize", "--executor", executor, "--json"], root, timeout=120)
+    assert code == 0, err
+    (step,) = json.loads(out)["steps"]
+    assert step["status"] == "success", step
+    code, out, _ = run_cli(["run", "show", json.loads(out)["run_id"], "--json"], root)
+    assert code == 0
+    (attempt,) = json.loads(out)["attempts"]
+    assert "<unlocked _thread.lock object" in attempt["metadata"]["lock"]
+    assert attempt["metadata"]["1"] == [2, 3]
+    code, out, _ = run_cli(["logs", "odd", "--json"], root)
+    assert "odd \\x00 bytes" in out or "odd \\u0000 bytes" in out
