@@ -143,11 +143,14 @@ def test_kill_9_of_the_coordinator_takes_its_workers_and_the_next_run_finishes(
     assert json.loads(out)["assets"][0]["counts"]["fresh"] == 4
 
 
-def test_ctrl_c_cancels_a_run_on_workers(tmp_path: Path) -> None:
+@pytest.mark.parametrize("executor", ["processes", "dask"])
+def test_ctrl_c_cancels_a_run_on_workers(executor: str, tmp_path: Path) -> None:
+    if executor == "dask":
+        pytest.importorskip("distributed")
     root = make(tmp_path)
     (root / "hold").write_text("")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "assetflow", "materialize", "--executor", "processes", "--json"],
+        [sys.executable, "-m", "assetflow", "materialize", "--executor", executor, "--json"],
         cwd=root,
         env=cli_env(),
         stdout=subprocess.PIPE,
