@@ -161,6 +161,9 @@ def plan_command(
         return
     typer.echo(plan.explain() if every_step else render_plan_summary(plan))
     elsewhere = sorted({kind for kind in where.values() if kind != "coordinator"})
+    kind = loaded.workspace.with_executor(executor, address).config.executor.kind
+    if where and not elsewhere and kind != "threads":
+        typer.echo(f"runs in this process: every step uses the warehouse (none goes to {kind})")
     if elsewhere:
         here = [asset for asset, kind in where.items() if kind == "coordinator"]
         away = [asset for asset, kind in where.items() if kind != "coordinator"]

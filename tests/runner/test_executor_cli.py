@@ -213,3 +213,26 @@ def test_whatever_an_asset_puts_in_its_outcome_comes_back_from_a_worker(
     assert attempt["metadata"]["1"] == [2, 3]
     code, out, _ = run_cli(["logs", "odd", "--json"], root)
     assert "odd \\x00 bytes" in out or "odd \\u0000 bytes" in out
+
+
+def test_plan_says_where_each_asset_runs(tmp_path: Path) -> None:
+    root = make(tmp_path)
+    code, out, err = run_cli(["plan", "--executor", "processes"], root)
+    assert code == 0, err
+    assert "runs on processes: slow" in out
+    code, out, _ = run_cli(["plan", "--json"], root)  # [executor] says threads
+    assert json.loads(out)["runs_on"] == {"slow": "coordinator"}
+    code, out, _ = run_cli(["plan", "--json", "--address", "tcp://127.0.0.1:9"], root)
+    assert json.loads(out)["runs_on"] == {"slow": "dask"}  # planning contacts no cluster
+
+    tables = write_project(
+        tmp_path / "tables",
+        TOML,
+        {
+            "pipeline.py": "from assetflow import asset\n\n@asset\ndef t(context):\n"
+            "    return context.warehouse.sql('select 1 as n')\n"
+        },
+    )
+    code, out, err = run_cli(["plan", "--executor", "dask"], tables)
+    assert code == 0, err
+    assert "runs in this process: every step uses the warehouse (none goes to dask)" in out
