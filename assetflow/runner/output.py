@@ -4,7 +4,8 @@
 ``sys.stdout`` and ``sys.stderr`` are routers: text written from a thread running a step
 attempt becomes that attempt's log records (logger ``<asset logger>.stdout`` / ``.stderr``,
 level INFO / WARNING, one per line), stored with the materialization and shown by ``logs``,
-and is echoed to the real stderr so a terminal still shows it; text from any other thread
+and is echoed to the real stderr, a whole line at a time (steps printing at once never splice
+their lines), so a terminal still shows it; text from any other thread
 passes through unchanged. Never to stdout: there, a ``--json`` command's document must stand
 alone (see also :mod:`assetflow.cli.streams`, which guards the descriptor too).
 """
@@ -115,12 +116,17 @@ def capturing_output(handler: logging.Handler, logger_name: str) -> Iterator[Non
         record = logging.LogRecord(f"{logger_name}.{stream}", level, "", 0, line, None, None, None)
         handler.handle(record)
 
-    def sink(stream: str, text: str) -> None:
+    def echoed(line: str) -> None:
+        # A whole line in one write: print() writes its pieces one by one, and two steps
+        # printing at once would splice their lines together on the terminal.
         if echo is not None:
             with contextlib.suppress(Exception):
-                echo.write(text)
+                echo.write(line + "\n")
+
+    def sink(stream: str, text: str) -> None:
         *lines, pending[stream] = (pending[stream] + text).split("\n")
         for line in lines:
+            echoed(line)
             emit(stream, line)
 
     ident = threading.get_ident()
@@ -135,6 +141,7 @@ def capturing_output(handler: logging.Handler, logger_name: str) -> Iterator[Non
             _sinks[ident] = previous
         for stream, rest in pending.items():
             if rest:
+                echoed(rest)
                 emit(stream, rest)
 
 
