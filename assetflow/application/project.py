@@ -163,8 +163,14 @@ class Project(Catalog, HistoryQueries, Stepwise, DataQueries):
         """Per selected asset: ``{"asset", "counts": {status: n}, "partitions",
         "last_materialized_at"}`` (the ``status --json`` records), computed in bulk."""
         scope = scope_of(selection, exclude, partition, first, last)
-        records = operations.status_counts(self.workspace, scope, now)
-        warned = self.check_warnings([r["asset"] for r in records])
+        workspace = self.workspace
+        moment = workspace.now(now)
+        names = workspace.select(list(scope.selection) or None, list(scope.exclude) or None)
+        operations.observe_for(workspace, names, moment)
+        # Observed first (it may write); then every read through one open of the state file.
+        with workspace.store.reading_session():
+            records = operations.status_counts(workspace, scope, moment)
+            warned = self.check_warnings([r["asset"] for r in records])
         for record in records:
             partitions = {w.partition for w in warned if w.asset == record["asset"]}
             record["check_warnings"] = len(partitions)
