@@ -13,7 +13,9 @@ after one untimed warm-up of each, so that drift in the machine's speed hits eve
 alike. Children run with bytecode caches (``PYTHONDONTWRITEBYTECODE`` removed), as an
 installed package does. Output is checked to be identical across rounds and exit codes 0.
 
-``--importtime CMD`` prints the top cumulative imports of one command instead.
+``--importtime CMD`` prints the top cumulative imports of one command instead. ``--before DIR``
+also times every command with ``PYTHONPATH=DIR`` (a folder holding another version of the
+``assetflow`` package, e.g. ``git archive REV assetflow | tar -x -C DIR``), in the same rounds.
 """
 
 from __future__ import annotations
@@ -41,9 +43,12 @@ COMMANDS = {
 BUDGET_S = 0.35
 
 
-def child_env() -> dict[str, str]:
+def child_env(python_path: str | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env.pop("PYTHONPATH", None)
+    if python_path is not None:
+        env["PYTHONPATH"] = python_path
     env["NO_COLOR"] = "1"
     env["COLUMNS"] = "200"
     return env
@@ -67,9 +72,14 @@ def build(folder: Path) -> None:
     )
 
 
-def timed(args: list[str], cwd: Path) -> tuple[float, int, bytes]:
+Case = tuple[str, list[str], str | None]  # name, argv, PYTHONPATH
+
+
+def timed(case: Case, cwd: Path) -> tuple[float, int, bytes]:
+    _, args, python_path = case
+    env = child_env(python_path)
     start = time.perf_counter()
-    done = subprocess.run(args, cwd=cwd, env=child_env(), capture_output=True, check=False)
+    done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, check=False)
     return time.perf_counter() - start, done.returncode, done.stdout
 
 
@@ -78,22 +88,29 @@ def p90(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))]
 
 
-def measure(folder: Path, rounds: int) -> dict[str, list[float]]:
-    cases = [FLOOR] + [(name, [*AF, *args]) for name, args in COMMANDS.items()]
+def measure(folder: Path, rounds: int, before: Path | None) -> dict[str, list[float]]:
+    cases: list[Case] = [(FLOOR[0], FLOOR[1], None)]
+    for name, args in COMMANDS.items():
+        cases.append((name, [*AF, *args], None))
+        if before is not None:
+            cases.append((f"{name} (before)", [*AF, *args], str(before.resolve())))
     outputs: dict[str, bytes] = {}
-    for name, args in cases:  # warm-up: bytecode caches, page cache; the reference output
-        _, code, out = timed(args, folder)
+    for case in cases:  # warm-up: bytecode caches, page cache; the reference output
+        _, code, out = timed(case, folder)
         if code != 0:
-            raise SystemExit(f"{name}: exit code {code}")
-        outputs[name] = out
-    times: dict[str, list[float]] = {name: [] for name, _ in cases}
+            raise SystemExit(f"{case[0]}: exit code {code}")
+        outputs[case[0]] = out
+    times: dict[str, list[float]] = {case[0]: [] for case in cases}
     for index in range(rounds):
-        for name, args in cases:
-            seconds, code, out = timed(args, folder)
-            if code != 0 or out != outputs[name]:
-                raise SystemExit(f"{name}: exit code {code} or output changed in round {index}")
-            times[name].append(seconds)
+        for case in cases:
+            seconds, code, out = timed(case, folder)
+            if code != 0 or out != outputs[case[0]]:
+                raise SystemExit(f"{case[0]}: exit code {code} or output changed in round {index}")
+            times[case[0]].append(seconds)
         print(f"round {index + 1}/{rounds}", file=sys.stderr)
+    for name in COMMANDS:  # the same output before and after
+        if before is not None and outputs[name] != outputs[f"{name} (before)"]:
+            print(f"note: {name}: output differs from the version in --before", file=sys.stderr)
     return times
 
 
@@ -108,7 +125,7 @@ def report(times: dict[str, list[float]]) -> str:
         if name == FLOOR[0]:
             lines.append(f"| {name} (floor) | {mid:.3f} | {p90(values):.3f} | — | — | info |")
             continue
-        verdict = "ok" if mid < BUDGET_S else "MISS"
+        verdict = "info" if name.endswith("(before)") else "ok" if mid < BUDGET_S else "MISS"
         lines.append(
             f"| {name} | {mid:.3f} | {p90(values):.3f} | {mid - floor:.3f} | < {BUDGET_S} s "
             f"| {verdict} |"
@@ -136,17 +153,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=11)
     parser.add_argument("--importtime", choices=sorted(COMMANDS), help="top imports of one command")
     parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--before", type=Path, help="a folder with another assetflow package")
     options = parser.parse_args(argv)
     folder = options.folder or Path(tempfile.mkdtemp(prefix="af-startup-"))
     build(folder)
     if options.importtime:
         print(importtime(folder, options.importtime, options.top))
         return 0
-    times = measure(folder, options.rounds)
+    times = measure(folder, options.rounds, options.before)
     load = os.getloadavg()
     print(report(times))
     print(f"\n{options.rounds} rounds; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
-    misses = [n for n, v in times.items() if n != FLOOR[0] and statistics.median(v) >= BUDGET_S]
+    misses = [n for n in COMMANDS if statistics.median(times[n]) >= BUDGET_S]
     return 1 if misses else 0
 
 
