@@ -267,8 +267,16 @@ def make_plan(
 ) -> Plan:
     """The plan that makes the scope fresh, with estimated durations from history."""
     if evaluator_ is None:
-        evaluator_ = evaluator(workspace, now, for_assets=_selected(workspace, scope))
-    ev = evaluator_
+        moment = workspace.now(now)
+        selected = _selected(workspace, scope)
+        observe_for(workspace, selected, moment)  # first: it may write
+        with workspace.store.reading_session():  # then every read through one open
+            ev = evaluator(workspace, moment, for_assets=selected)
+            return _plan(workspace, scope, ev, only, force)
+    return _plan(workspace, scope, evaluator_, only, force)
+
+
+def _plan(workspace: Workspace, scope: Scope, ev: StatusEvaluator, only: bool, force: bool) -> Plan:
     nodes = targets(workspace, scope, ev.now)
     return with_estimates(workspace, build_plan(workspace.graph, ev, nodes, only=only, force=force))
 

@@ -325,8 +325,12 @@ class Project(Catalog, HistoryQueries, Stepwise, DataQueries):
                 )
             partition = "-"
         key = definition.partitions.validate_key(partition, now)
-        evaluator = operations.evaluator(self.workspace, now)
-        return why(evaluator, asset, key, self.store.success_history)
+        workspace = self.workspace
+        moment = workspace.now(now)
+        operations.observe_for(workspace, None, moment)  # first: it may write
+        with workspace.store.reading_session():  # then every read through one open
+            evaluator = operations.evaluator(workspace, moment)
+            return why(evaluator, asset, key, self.store.success_history)
 
     def observe(
         self, selection: Selection = None, *, exclude: Selection = None, now: datetime | None = None
