@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assetflow.application import backfilling, operations
+from assetflow.application import operations
 from assetflow.application.catalog import Catalog
 from assetflow.application.history_queries import HistoryQueries
 from assetflow.application.operations import scope_of
@@ -25,10 +25,10 @@ from assetflow.planner.plan import Plan
 from assetflow.planner.status import StatusResult
 from assetflow.records import CheckRecord, RunStatus, utcnow
 from assetflow.runner.results import RunObserver, RunResult
-from assetflow.scheduling.schedules import ScheduleSpec, collect_schedules
 
 if TYPE_CHECKING:
     from assetflow.application.observing import Observed
+    from assetflow.scheduling.schedules import ScheduleSpec
 
 
 class Project(Catalog, HistoryQueries, Stepwise, DataQueries):
@@ -129,6 +129,8 @@ class Project(Catalog, HistoryQueries, Stepwise, DataQueries):
     def schedules(self) -> list[ScheduleSpec]:
         """Every schedule: the ``[schedules.NAME]`` tables, then each asset's own ``schedule=``
         (named ``asset:NAME``); see :mod:`assetflow.scheduling`."""
+        from assetflow.scheduling.schedules import collect_schedules  # not for reads: 0.01 s
+
         return collect_schedules(
             self.config.schedules, list(self.assets.values()), self.config.project.timezone
         )
@@ -278,6 +280,8 @@ class Project(Catalog, HistoryQueries, Stepwise, DataQueries):
         now: datetime | None = None,
     ) -> RunResult:
         """Re-run the partitions from ``first`` to ``last`` (inclusive) in order, tracked."""
+        from assetflow.application import backfilling  # runs only: 0.01 s of start-up
+
         return backfilling.backfill(
             self.workspace.with_executor(executor, address),
             scope_of(selection, exclude, None, first, last),
@@ -301,6 +305,8 @@ class Project(Catalog, HistoryQueries, Stepwise, DataQueries):
         observer: RunObserver | None = None,
     ) -> RunResult:
         """Continue a backfill with the partitions none of its runs has materialized."""
+        from assetflow.application import backfilling
+
         return backfilling.resume_backfill(
             self.workspace.with_executor(executor, address),
             backfill_id,
