@@ -53,6 +53,8 @@ def made_with_data(
             )
             if len(rows) <= ROWS_WITHOUT_ARROW:
                 return rows
+            cursor.close()  # its result is unfinished: read again on a new cursor
+            cursor = connection.cursor()
         return cursor.sql(_MADE_WITH_DATA, params=[sorted(set(assets))]).to_arrow_table()
     finally:
         cursor.close()
