@@ -431,6 +431,74 @@ def test_help_imports_nothing_heavy() -> None:
     assert sorted(imported & set(HEAVY)) == []
 
 
+# Libraries of extras and of the UI: a read command on a project that configures none of them
+# (no Parquet, no S3, no dbt, no OpenLineage, no Dask) imports none (each costs 0.05-0.3 s).
+NOT_ON_READ_PATHS = [
+    "textual",
+    "rich",
+    "pyarrow",
+    "numpy",
+    "pandas",
+    "polars",
+    "dask",
+    "distributed",
+    "openlineage",
+    "dbt",
+    "fsspec",
+    "s3fs",
+    "networkx",
+]
+
+STORED_PROJECT = """
+[project]
+name = "t"
+modules = []
+
+[assets.numbers]
+sql = "select range as n from range(3)"
+
+[assets.total]
+sql = "select sum(n) as total from numbers"
+checks = ["not_null(total)"]
+"""
+
+
+def imported_by(args: list[str], cwd: Path) -> set[str]:
+    """The top-level packages ``python -X importtime -m assetflow *args`` imports."""
+    import subprocess
+    import sys
+
+    from helpers import cli_env
+
+    completed = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "assetflow", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    return {
+        line.rsplit("|", 1)[-1].strip().split(".")[0]
+        for line in completed.stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
+
+
+def test_read_commands_import_no_extra_library(tmp_path: Path) -> None:
+    """status, plan, list, why and runs over stored data (the damaged-data look reads the
+    partitions recorded as holding data) import no pyarrow, UI or extras' library."""
+    (tmp_path / "assets.toml").write_text(STORED_PROJECT, encoding="utf-8")
+    code, _, err = run_cli(["materialize"], tmp_path)
+    assert code == 0, err
+    for args in (["status"], ["plan"], ["list"], ["why", "total"], ["runs"]):
+        imported = imported_by(args, tmp_path)
+        assert "assetflow" in imported  # the importtime report was read correctly
+        assert sorted(imported & set(NOT_ON_READ_PATHS)) == [], args
+
+
 # --- rendering details, in-process ------------------------------------------------------------
 
 

@@ -203,3 +203,30 @@ def test_status_names_exactly_the_partitions_whose_data_is_gone(
         if totals:
             expected[("totals", day)] = totals
     assert {node: k for node, k in kinds.items() if k} == expected
+
+
+def test_the_arrow_path_and_the_rows_path_find_the_same(
+    project: Path, clean_imports: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Up to ROWS_WITHOUT_ARROW recorded partitions come to the look as plain rows (no pyarrow
+    for a small project's status); past it, as an Arrow table. Both find the same."""
+    from assetflow.store import verifications
+
+    _execute(project, "DELETE FROM orders WHERE _partition = '2024-01-03'")
+    (project / "data" / "totals" / "2024-01-05.parquet").unlink()
+
+    def found() -> dict[tuple[str, str], list[str]]:
+        results = Project.load(project).status()
+        return {r.node: [reason.kind.value for reason in r.reasons] for r in results if r.reasons}
+
+    by_rows = found()
+    monkeypatch.setattr(verifications, "ROWS_WITHOUT_ARROW", 0)
+    assert (
+        found()
+        == by_rows
+        == {
+            ("orders", "2024-01-03"): ["data_missing"],
+            ("totals", "2024-01-03"): ["upstream_stale"],
+            ("totals", "2024-01-05"): ["data_missing"],
+        }
+    )

@@ -78,7 +78,9 @@ def evaluator(
     """
     moment = workspace.now(now)
     observe_for(workspace, for_assets, moment)
-    return _screened(workspace.graph, workspace.store, moment, include, damaged_of(workspace))[2]
+    with workspace.store.reading_session():  # one open of the state file for both reads
+        damaged = damaged_of(workspace)
+        return _screened(workspace.graph, workspace.store, moment, include, damaged)[2]
 
 
 def observe_for(workspace: Workspace, assets: Iterable[str] | None, moment: datetime) -> None:
@@ -201,9 +203,13 @@ def status_counts(workspace: Workspace, scope: Scope, now: datetime | None = Non
     observe_for(workspace, names, moment)
     if scope.partition is not None or scope.first is not None or scope.last is not None:
         nodes = targets(workspace, scope, moment)
-        ev = _screened(graph, store, moment, include=nodes, damaged=damaged_of(workspace))[2]
+        with store.reading_session():
+            damaged = damaged_of(workspace)
+            ev = _screened(graph, store, moment, include=nodes, damaged=damaged)[2]
         return count_statuses(names, ev.evaluate(nodes))
-    spec, screened, ev = _screened(graph, store, moment, damaged=damaged_of(workspace))
+    with store.reading_session():  # one open of the state file for both reads
+        damaged = damaged_of(workspace)
+        spec, screened, ev = _screened(graph, store, moment, damaged=damaged)
     selected = set(names)
     wanted = [node for node in ev.candidates or () if node[0] in selected]
     records = count_statuses(names, ev.evaluate(wanted))
@@ -261,8 +267,16 @@ def make_plan(
 ) -> Plan:
     """The plan that makes the scope fresh, with estimated durations from history."""
     if evaluator_ is None:
-        evaluator_ = evaluator(workspace, now, for_assets=_selected(workspace, scope))
-    ev = evaluator_
+        moment = workspace.now(now)
+        selected = _selected(workspace, scope)
+        observe_for(workspace, selected, moment)  # first: it may write
+        with workspace.store.reading_session():  # then every read through one open
+            ev = evaluator(workspace, moment, for_assets=selected)
+            return _plan(workspace, scope, ev, only, force)
+    return _plan(workspace, scope, evaluator_, only, force)
+
+
+def _plan(workspace: Workspace, scope: Scope, ev: StatusEvaluator, only: bool, force: bool) -> Plan:
     nodes = targets(workspace, scope, ev.now)
     return with_estimates(workspace, build_plan(workspace.graph, ev, nodes, only=only, force=force))
 

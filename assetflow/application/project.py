@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assetflow.application import backfilling, operations
+from assetflow.application import operations
 from assetflow.application.catalog import Catalog
 from assetflow.application.history_queries import HistoryQueries
 from assetflow.application.operations import scope_of
@@ -25,10 +25,10 @@ from assetflow.planner.plan import Plan
 from assetflow.planner.status import StatusResult
 from assetflow.records import CheckRecord, RunStatus, utcnow
 from assetflow.runner.results import RunObserver, RunResult
-from assetflow.scheduling.schedules import ScheduleSpec, collect_schedules
 
 if TYPE_CHECKING:
     from assetflow.application.observing import Observed
+    from assetflow.scheduling.schedules import ScheduleSpec
 
 
 class Project(Catalog, HistoryQueries, Stepwise, DataQueries):
@@ -81,9 +81,11 @@ class Project(Catalog, HistoryQueries, Stepwise, DataQueries):
     def listeners(self) -> list[object]:
         """Who hears of this project's runs: its alerts (with ``[[alerts]]``), its lineage
         export (with ``[lineage.openlineage]``), then the user's listeners."""
-        from assetflow.alerts.listener import AlertsListener
+        alerts: list[object] = []
+        if self.config.alerts:  # imported only then: the alerts room is 0.05 s of start-up
+            from assetflow.alerts.listener import AlertsListener
 
-        alerts = [AlertsListener(self)] if self.config.alerts else []
+            alerts.append(AlertsListener(self))
         return [*alerts, *self.exports(), *self.user_listeners]
 
     def exports(self) -> list[object]:
@@ -127,6 +129,8 @@ class Project(Catalog, HistoryQueries, Stepwise, DataQueries):
     def schedules(self) -> list[ScheduleSpec]:
         """Every schedule: the ``[schedules.NAME]`` tables, then each asset's own ``schedule=``
         (named ``asset:NAME``); see :mod:`assetflow.scheduling`."""
+        from assetflow.scheduling.schedules import collect_schedules  # not for reads: 0.01 s
+
         return collect_schedules(
             self.config.schedules, list(self.assets.values()), self.config.project.timezone
         )
@@ -161,8 +165,14 @@ class Project(Catalog, HistoryQueries, Stepwise, DataQueries):
         """Per selected asset: ``{"asset", "counts": {status: n}, "partitions",
         "last_materialized_at"}`` (the ``status --json`` records), computed in bulk."""
         scope = scope_of(selection, exclude, partition, first, last)
-        records = operations.status_counts(self.workspace, scope, now)
-        warned = self.check_warnings([r["asset"] for r in records])
+        workspace = self.workspace
+        moment = workspace.now(now)
+        names = workspace.select(list(scope.selection) or None, list(scope.exclude) or None)
+        operations.observe_for(workspace, names, moment)
+        # Observed first (it may write); then every read through one open of the state file.
+        with workspace.store.reading_session():
+            records = operations.status_counts(workspace, scope, moment)
+            warned = self.check_warnings([r["asset"] for r in records])
         for record in records:
             partitions = {w.partition for w in warned if w.asset == record["asset"]}
             record["check_warnings"] = len(partitions)
@@ -270,6 +280,8 @@ class Project(Catalog, HistoryQueries, Stepwise, DataQueries):
         now: datetime | None = None,
     ) -> RunResult:
         """Re-run the partitions from ``first`` to ``last`` (inclusive) in order, tracked."""
+        from assetflow.application import backfilling  # runs only: 0.01 s of start-up
+
         return backfilling.backfill(
             self.workspace.with_executor(executor, address),
             scope_of(selection, exclude, None, first, last),
@@ -293,6 +305,8 @@ class Project(Catalog, HistoryQueries, Stepwise, DataQueries):
         observer: RunObserver | None = None,
     ) -> RunResult:
         """Continue a backfill with the partitions none of its runs has materialized."""
+        from assetflow.application import backfilling
+
         return backfilling.resume_backfill(
             self.workspace.with_executor(executor, address),
             backfill_id,
@@ -317,8 +331,12 @@ class Project(Catalog, HistoryQueries, Stepwise, DataQueries):
                 )
             partition = "-"
         key = definition.partitions.validate_key(partition, now)
-        evaluator = operations.evaluator(self.workspace, now)
-        return why(evaluator, asset, key, self.store.success_history)
+        workspace = self.workspace
+        moment = workspace.now(now)
+        operations.observe_for(workspace, None, moment)  # first: it may write
+        with workspace.store.reading_session():  # then every read through one open
+            evaluator = operations.evaluator(workspace, moment)
+            return why(evaluator, asset, key, self.store.success_history)
 
     def observe(
         self, selection: Selection = None, *, exclude: Selection = None, now: datetime | None = None

@@ -3,7 +3,8 @@
 A partition recorded as made whose stored data is gone (the warehouse deleted or replaced, a
 table dropped, rows deleted, a Parquet file removed) is ``stale`` with reason ``data_missing``,
 and ``materialize`` makes it again. The look is cheap and set-based, never one query per
-partition: the partitions history says hold data come from the state file as one Arrow table;
+partition: the partitions history says hold data come from the state file as one Arrow table
+(as plain rows when there are few: no pyarrow for a small project's status);
 the warehouse is attached read-only once, its assetflow tables listed in one query, and the
 partition keys of tables up to :data:`PARTITION_CHECK_ROWS` rows read in one grouped query
 (bigger tables are only checked to exist: ``assetflow verify`` reads everything); each Parquet
@@ -47,7 +48,7 @@ class MadeRecords(Protocol):
 
     def reading_session(self) -> AbstractContextManager[object]: ...
 
-    def made_with_data(self, assets: Sequence[str]) -> Any: ...
+    def made_with_data(self, assets: Sequence[str], rows_if_few: bool = False) -> Any: ...
 
     def verification_marks(self, assets: Sequence[str]) -> dict[Node, tuple[str, str]]: ...
 
@@ -69,7 +70,7 @@ def damaged_partitions(
     if not stored:
         return {}
     with store.reading_session():
-        made = store.made_with_data(stored)
+        made = store.made_with_data(stored, rows_if_few=True)
         verified = store.verification_marks(stored)
     found: dict[Node, Damage] = {
         node: (ReasonKind.DATA_CHANGED if result == "changed" else ReasonKind.DATA_MISSING, text)
@@ -83,13 +84,26 @@ def damaged_partitions(
 def gone_partitions(
     graph: AssetGraph, made: Any, warehouse: Path, data_dir: Path | RemoteData | None
 ) -> dict[Node, str]:
-    """Of ``made`` (an Arrow table: asset, partition, row_count), the partitions whose stored
-    rows or file are gone, with what is gone."""
-    if made.num_rows == 0:
+    """Of ``made`` (an Arrow table, or a list of tuples: asset, partition, materialization
+    id, data version, row count), the partitions whose stored rows or file are gone, with what
+    is gone."""
+    if (len(made) if isinstance(made, list) else made.num_rows) == 0:
         return {}
     scratch = duckdb.connect()
     try:
-        scratch.register("made", made)
+        if isinstance(made, list):
+            assets, partitions, _, _, row_counts = zip(*made, strict=True)
+            _table_of_lists(
+                scratch,
+                "made",
+                {
+                    "asset": ("VARCHAR", assets),
+                    "partition": ("VARCHAR", partitions),
+                    "row_count": ("BIGINT", row_counts),
+                },
+            )
+        else:
+            scratch.register("made", made)
         by_io: dict[str, list[str]] = {"duckdb": [], "parquet": []}
         for name in graph.assets:
             if graph[name].io in by_io:
@@ -100,6 +114,20 @@ def gone_partitions(
         return found
     finally:
         scratch.close()
+
+
+def _table_of_lists(
+    scratch: duckdb.DuckDBPyConnection,
+    name: str,
+    columns: dict[str, tuple[str, Sequence[object]]],
+) -> None:
+    """A temporary table ``name`` of equal-length columns, each ``(SQL type, values)``: one
+    UNNEST per column in one SELECT, which DuckDB zips (no pyarrow needed)."""
+    select = ", ".join(f"UNNEST(?::{kind}[]) AS {column}" for column, (kind, _) in columns.items())
+    scratch.execute(
+        f"CREATE TEMP TABLE {name} AS SELECT {select}",
+        [list(values) for _, values in columns.values()],
+    )
 
 
 def _recorded(scratch: duckdb.DuckDBPyConnection, assets: Sequence[str], rows: str) -> list[str]:
@@ -217,8 +245,6 @@ def _gone_from_folder(
     recorded = _recorded(scratch, assets, rows)
     if not recorded:
         return {}
-    import pyarrow as pa  # type: ignore[import-untyped]
-
     names: list[str] = []
     keys: list[str] = []
     looked: list[str] = []
@@ -233,10 +259,9 @@ def _gone_from_folder(
                 keys.append(partition_key_of(file_name))
     if not looked:
         return {}
-    present = pa.table(
-        {"asset": pa.array(names, pa.string()), "partition": pa.array(keys, pa.string())}
+    _table_of_lists(
+        scratch, "present", {"asset": ("VARCHAR", names), "partition": ("VARCHAR", keys)}
     )
-    scratch.register("present", present)
     gone = scratch.execute(
         "SELECT m.asset, m.partition FROM made m ANTI JOIN present p "
         "ON m.asset = p.asset AND m.partition = p.partition "

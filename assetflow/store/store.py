@@ -244,10 +244,11 @@ class StateStore(SideTables):
 
     # --- stored data (see assetflow.store.verifications) --------------------------------------
 
-    def made_with_data(self, assets: Sequence[str]) -> object:
-        """The partitions of ``assets`` whose last success stored data (an Arrow table)."""
+    def made_with_data(self, assets: Sequence[str], rows_if_few: bool = False) -> object:
+        """The partitions of ``assets`` whose last success stored data (an Arrow table; with
+        ``rows_if_few``, tuples when there are few: see :mod:`assetflow.store.verifications`)."""
         with self._reading() as connection:
-            return verifications.made_with_data(connection, assets)
+            return verifications.made_with_data(connection, assets, rows_if_few)
 
     def verification_marks(self, assets: Sequence[str]) -> dict[Node, tuple[str, str]]:
         """What ``verify`` found changed or gone in the current successes of ``assets``."""
