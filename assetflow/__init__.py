@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from assetflow.definitions.assets import AssetDef, AssetDep, FreshnessPolicy, RetryPolicy, asset
+from assetflow.definitions.assets import AssetDef, AssetDep, asset
 from assetflow.definitions.checks import CheckResult, check
 from assetflow.definitions.context import Context, Output
+from assetflow.definitions.policies import FreshnessPolicy, RetryPolicy
 from assetflow.definitions.sources import source
 from assetflow.errors import (
     AssetflowError,

@@ -20,6 +20,7 @@ from assetflow.config.models import ProjectConfig, find_config, load_config
 from assetflow.definitions.assets import AssetDef
 from assetflow.errors import PartitionError, SelectionError, did_you_mean
 from assetflow.graph.asset_graph import AssetGraph
+from assetflow.graph.selection import select
 from assetflow.planner.explain import WhyLink
 from assetflow.planner.plan import Plan
 from assetflow.planner.status import StatusResult
@@ -90,6 +91,8 @@ class Project(Catalog, HistoryQueries, Stepwise, DataQueries):
 
     def exports(self) -> list[object]:
         """The lineage export listeners (one per project object: they keep a queue)."""
+        if self._exports is None and self.config.lineage.openlineage is None:
+            self._exports = []  # nothing to export: the room is not even imported
         if self._exports is None:
             from assetflow.lineage_export import openlineage_listener
 
@@ -124,7 +127,8 @@ class Project(Catalog, HistoryQueries, Stepwise, DataQueries):
 
     def select(self, selection: Selection = None, exclude: Selection = None) -> list[str]:
         """Asset names selected (dbt-like syntax, see :mod:`assetflow.graph.selection`)."""
-        return self.workspace.select(selection, exclude)
+        # Not through self.workspace: that would build the run listeners for a selection.
+        return select(self.graph, selection, exclude)
 
     def schedules(self) -> list[ScheduleSpec]:
         """Every schedule: the ``[schedules.NAME]`` tables, then each asset's own ``schedule=``

@@ -21,8 +21,6 @@ from assetflow.config.partition_specs import mapping_from_spec, partitions_from_
 from assetflow.definitions.assets import (
     AssetDef,
     AssetDep,
-    FreshnessPolicy,
-    RetryPolicy,
     asset_def_of,
     build_sql_asset,
     check_asset_name,
@@ -33,6 +31,7 @@ from assetflow.definitions.checks import (
     check_def_of,
     parse_builtin_check,
 )
+from assetflow.definitions.policies import FreshnessPolicy, RetryPolicy
 from assetflow.definitions.versions import sql_template_variables, version_cache
 from assetflow.errors import AssetflowError, DefinitionError, GraphError, ProjectLoadError
 from assetflow.sql.names import catalog_of
