@@ -13,8 +13,8 @@ in the transaction fails, it is rolled back and the partition keeps its previous
 from __future__ import annotations
 
 import contextlib
-import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import duckdb
 
@@ -28,8 +28,7 @@ from assetflow.io.base import (
     unwrap,
     where,
 )
-from assetflow.io.fingerprint import fingerprint, relation_schema
-from assetflow.io.values import registered, select_list
+from assetflow.io.staging import StagedRows, staged_rows
 from assetflow.io.warehouse import (
     Warehouse,
     data_columns,
@@ -63,7 +62,7 @@ class DuckDBIOManager:
         keys = unique_keys(partitions)
         if not keys:
             return None
-        found = table_columns(con, self.warehouse.catalog, asset_def.name)
+        found = self.warehouse.columns(con, asset_def.name)
         if found is None:
             return None
         self._check_managed(asset_def, keys[0], found)
@@ -89,86 +88,97 @@ class DuckDBIOManager:
         con: duckdb.DuckDBPyConnection,
     ) -> StoredOutput:
         """Replace partition ``partition_key`` of the asset's table with ``value``'s rows."""
+        with self.staged(asset_def, partition_key, value, con) as rows:
+            return self.store_staged(asset_def, partition_key, value, rows)
+
+    @contextmanager
+    def staged(
+        self,
+        asset_def: AssetDef,
+        partition_key: str,
+        value: object,
+        con: duckdb.DuckDBPyConnection,
+    ) -> Iterator[StagedRows | None]:
+        """``value``'s rows read once into a TEMP table on ``con`` for the block (``None`` when
+        it holds no value): the checks read them there, then :meth:`store_staged` stores them."""
         output = unwrap(value)
         if output.value is None:
+            yield None
+            return
+
+        def stored_columns() -> list[tuple[str, str]] | None:
+            found = self.warehouse.columns(con, asset_def.name)
+            return data_columns(found[1]) if found else None
+
+        with staged_rows(con, output.value, asset_def, partition_key, stored_columns) as rows:
+            yield rows
+
+    def store_staged(
+        self, asset_def: AssetDef, partition_key: str, value: object, rows: StagedRows | None
+    ) -> StoredOutput:
+        """Replace the partition's stored rows with the staged ``rows`` of ``value``."""
+        output = unwrap(value)
+        if rows is None:
             return StoredOutput(output.data_version, None, output.metadata)
-        stage = "temp.main." + quote_identifier(f"__assetflow_stage_{uuid.uuid4().hex}")
-        try:
-            with registered(con, output.value, asset_def, partition_key) as source:
-                found = table_columns(con, self.warehouse.catalog, asset_def.name)
-                target = data_columns(found[1]) if found else None
-                columns = select_list(con, source, target)
-                con.execute(f"CREATE TEMP TABLE {stage} AS SELECT {columns} FROM {source}")
-            staged = con.sql(f"SELECT * FROM {stage}")
-            schema = relation_schema(staged)
-            for name, _ in schema:
-                if name.lower() == PARTITION_COLUMN:
-                    raise OutputError(
-                        f"{where(asset_def, partition_key)}: the column name {name!r} is "
-                        "reserved for assetflow's partition key; rename that column"
-                    )
-            content = fingerprint(staged)
-            table_lock = self.warehouse.lock(asset_def.name)
-            with self.warehouse.partition_lock(asset_def.name, partition_key):
-                with table_lock.shared():
-                    replaced = self._replace_rows(asset_def, partition_key, stage, schema, con)
-                if not replaced:
-                    with table_lock.exclusive():
-                        self._publish(asset_def, partition_key, stage, schema, con)
-        finally:
-            con.execute(f"DROP TABLE IF EXISTS {stage}")
+        for name, _ in rows.schema:
+            if name.lower() == PARTITION_COLUMN:
+                raise OutputError(
+                    f"{where(asset_def, partition_key)}: the column name {name!r} is "
+                    "reserved for assetflow's partition key; rename that column"
+                )
+        content = rows.fingerprint
+        table_lock = self.warehouse.lock(asset_def.name)
+        with self.warehouse.partition_lock(asset_def.name, partition_key):
+            with table_lock.shared():
+                replaced = self._replace_rows(asset_def, partition_key, rows)
+            if not replaced:
+                with table_lock.exclusive():
+                    self._publish(asset_def, partition_key, rows)
         return StoredOutput(
             output.data_version or content.data_version,
             content.row_count,
             {"table": asset_def.name, **output.metadata},
-            tuple(schema),
+            tuple(rows.schema),
         )
 
-    def _replace_rows(
-        self,
-        asset_def: AssetDef,
-        partition_key: str,
-        stage: str,
-        schema: list[tuple[str, str]],
-        con: duckdb.DuckDBPyConnection,
-    ) -> bool:
+    def _replace_rows(self, asset_def: AssetDef, partition_key: str, rows: StagedRows) -> bool:
         """Swap the partition's rows for the staged ones if the table exists with this schema.
 
-        ``False`` (and nothing changed) when the table must be created or recreated first.
+        ``False`` (and nothing changed) when the table must be created or recreated first, or
+        when the swap failed on a table that changed since its schema was looked up: the
+        exclusive path looks again and creates the table, or says why it cannot.
         """
+        con = rows.con
+        found = self.warehouse.columns(con, asset_def.name)
+        if (
+            found is None
+            or found[0] != asset_def.name
+            or PARTITION_COLUMN not in (column for column, _ in found[1])
+            or data_columns(found[1]) != rows.schema
+        ):
+            return False  # missing, foreign or of another schema
         table = self.warehouse.table(asset_def.name)
         con.begin()
         try:
-            found = table_columns(con, self.warehouse.catalog, asset_def.name)
-            if (
-                found is None
-                or found[0] != asset_def.name
-                or PARTITION_COLUMN not in (column for column, _ in found[1])
-                or data_columns(found[1]) != schema
-            ):
-                # Missing, foreign or of another schema: the exclusive path creates the table
-                # or says why it cannot.
-                con.rollback()
-                return False
-            _swap_rows(con, table, stage, partition_key)
+            _swap_rows(con, table, rows.name, partition_key)
             con.commit()
+        except (duckdb.CatalogException, duckdb.BinderException):
+            # The table is not what was looked up (the asset's code changed it): look again.
+            _rollback(con)
+            self.warehouse.forget(asset_def.name)
+            return False
         except BaseException:
             _rollback(con)
             raise
         return True
 
-    def _publish(
-        self,
-        asset_def: AssetDef,
-        partition_key: str,
-        stage: str,
-        schema: list[tuple[str, str]],
-        con: duckdb.DuckDBPyConnection,
-    ) -> None:
+    def _publish(self, asset_def: AssetDef, partition_key: str, rows: StagedRows) -> None:
         """Create or recreate the table if need be, then swap the partition's rows, at once."""
+        con, stage, schema = rows.con, rows.name, rows.schema
         table = self.warehouse.table(asset_def.name)
         key = {"key": partition_key}
         tagged = _tagged(stage)
+        self.warehouse.forget(asset_def.name)
         con.begin()
         try:
             found = table_columns(con, self.warehouse.catalog, asset_def.name)
@@ -187,6 +197,9 @@ class DuckDBIOManager:
         except BaseException:
             _rollback(con)
             raise
+        found = table_columns(con, self.warehouse.catalog, asset_def.name)
+        if found is not None:
+            self.warehouse.remember(asset_def.name, found)
 
     def _check_managed(
         self, asset_def: AssetDef, partition_key: str, found: tuple[str, list[tuple[str, str]]]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 import duckdb
@@ -84,14 +84,33 @@ def select_list(
     A column that is None in every row of a DataFrame has no type of its own; taking the stored
     column's type keeps an empty day from looking like a schema change.
     """
+    select, _ = source_columns(con, source, lambda: target)
+    return select
+
+
+def source_columns(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    stored: Callable[[], Sequence[tuple[str, str]] | None],
+) -> tuple[str, list[tuple[str, str]]]:
+    """The SELECT list reading ``source`` (as :func:`select_list`) and the ``(column, type)``
+    list it yields (a cast column typed as ``stored`` spells it). ``stored`` gives the stored
+    columns; it is called only if ``source`` has an all-NULL column (one lookup saved per step
+    otherwise)."""
     relation = con.sql(f"SELECT * FROM {source}")
-    target_types = dict(target or ())
+    found = [
+        (str(name), str(kind)) for name, kind in zip(relation.columns, relation.types, strict=True)
+    ]
+    target_types = dict(stored() or ()) if any(kind == _NULL_TYPE for _, kind in found) else {}
     items: list[str] = []
-    for name, kind in zip(relation.columns, relation.types, strict=True):
-        column = quote_identifier(str(name))
-        stored = target_types.get(str(name))
-        if str(kind) == _NULL_TYPE and stored is not None:
-            items.append(f"CAST({column} AS {stored}) AS {column}")
+    schema: list[tuple[str, str]] = []
+    for name, kind in found:
+        column = quote_identifier(name)
+        stored_type = target_types.get(name)
+        if kind == _NULL_TYPE and stored_type is not None:
+            items.append(f"CAST({column} AS {stored_type}) AS {column}")
+            schema.append((name, stored_type))
         else:
             items.append(column)
-    return ", ".join(items)
+            schema.append((name, kind))
+    return ", ".join(items), schema

@@ -76,7 +76,7 @@ def sql_string(text: str) -> str:
 
 def current_catalog(con: duckdb.DuckDBPyConnection) -> str:
     """The name of the database ``con`` is attached to (``warehouse`` for warehouse.duckdb)."""
-    row = con.sql("SELECT current_database()").fetchall()[0]
+    row = con.execute("SELECT current_database()").fetchall()[0]
     return str(row[0])
 
 
@@ -97,11 +97,11 @@ def table_columns(
     The name is matched case-insensitively, as DuckDB resolves it; the stored spelling is
     returned so callers can tell ``Orders`` from ``orders``.
     """
-    rows = con.sql(
+    rows = con.execute(
         "SELECT table_name, column_name, data_type FROM duckdb_columns() "
         "WHERE database_name = $catalog AND schema_name = 'main' "
         "AND lower(table_name) = lower($table) ORDER BY column_index",
-        params={"catalog": catalog, "table": table},
+        {"catalog": catalog, "table": table},
     ).fetchall()
     if not rows:
         return None
@@ -155,6 +155,8 @@ class Warehouse:
         # under a run would otherwise take its writes to nowhere (see check_still_there).
         self._identity: tuple[int, int] | None = None
         self._gone = False
+        # Table schemas looked up while this connection is open (see columns()).
+        self._schemas: dict[str, tuple[str, list[tuple[str, str]]]] = {}
         if self.in_memory:
             self._connection = duckdb.connect(text)
 
@@ -227,6 +229,36 @@ class Warehouse:
                 self._alone -= 1
             self.release()
 
+    def columns(
+        self, con: duckdb.DuckDBPyConnection, table: str
+    ) -> tuple[str, list[tuple[str, str]]] | None:
+        """:func:`table_columns` of ``table``, remembered while this process holds the file.
+
+        Only this process writes the file while it has it open, and it changes an asset's
+        table only through :meth:`remember` and :meth:`forget` (the IO manager creates and
+        recreates tables under the table's exclusive lock); the lookups are forgotten whenever
+        the file is handed over, since another process may change tables meanwhile.
+        """
+        key = table.lower()
+        with self._changed:
+            known = self._schemas.get(key)
+        if known is not None:
+            return known
+        found = table_columns(con, self.catalog, table)
+        if found is not None:
+            self.remember(table, found)
+        return found
+
+    def remember(self, table: str, found: tuple[str, list[tuple[str, str]]]) -> None:
+        """Note ``table``'s schema as this process just made or read it."""
+        with self._changed:
+            self._schemas[table.lower()] = (found[0], list(found[1]))
+
+    def forget(self, table: str) -> None:
+        """Drop what :meth:`columns` remembers of ``table`` (it changed, or a write failed)."""
+        with self._changed:
+            self._schemas.pop(table.lower(), None)
+
     def hand_over_if_idle(self) -> None:
         """Close the file now if no step uses it and another process waits for it.
 
@@ -260,6 +292,7 @@ class Warehouse:
                 self._gave_up = True
                 raise
             self._identity = self._file_identity()
+            self._schemas.clear()
         return self._connection
 
     def _file_identity(self) -> tuple[int, int] | None:

@@ -26,11 +26,11 @@ from assetflow.definitions.checks import CheckDef
 from assetflow.definitions.context import Context
 from assetflow.definitions.sources import source_input
 from assetflow.graph.asset_graph import AssetGraph
-from assetflow.io import Warehouse, io_manager_for
+from assetflow.io import DuckDBIOManager, Warehouse, io_manager_for
 from assetflow.io.sql import run_sql_asset
 from assetflow.partitions.core import time_window_of
 from assetflow.records import CheckRecord, LogRecord, StepStatus, utcnow
-from assetflow.runner.checking import CheckFailed, audit, outcome_of
+from assetflow.runner.checking import CheckFailed, audit, audit_staged, outcome_of
 from assetflow.runner.output import capturing_output
 from assetflow.runner.timeouts import StepTimeout, call_with_timeout, sql_with_timeout
 from assetflow.text import describe, describe_exception
@@ -162,25 +162,40 @@ def perform(place: Place, spec: AttemptSpec) -> AttemptOutcome:
         # Inside the try: a warehouse that stays locked fails this step, not the run.
         con = warehouse.cursor() if uses_warehouse and warehouse else _SCRATCH.cursor()
         checks = [c for c in place.graph.checks if c.asset == definition.name]
+        manager = io_manager_for(definition, warehouse=warehouse, data_dir=place.data_dir)
         if definition.dbt is not None:  # dbt builds and tests it (assetflow.runner.dbt_steps)
             value, checked = _build_dbt(place, definition, spec, checks, logger)
+            _warn_failed(logger, checked)
+            stored = manager.store(definition, spec.partition, value, con)
         else:
             with capturing_output(handler, logger.name):  # print() becomes log records
                 value = _call(place, definition, spec, context, con)
-            value, checked = audit(
-                checks,
-                definition,
-                spec.partition,
-                value,
-                con,
-                spec.materialization_id,
-                spec.run_id,
-            )
-        for result in checked:
-            if not result.passed:  # a warning: recorded with the data, shown by `logs`
-                logger.warning("check %s failed: %s", result.check_name, outcome_of(result))
-        manager = io_manager_for(definition, warehouse=warehouse, data_dir=place.data_dir)
-        stored = manager.store(definition, spec.partition, value, con)
+            if isinstance(manager, DuckDBIOManager):
+                # Read once into a TEMP table: checks, fingerprint and store all read it there.
+                with manager.staged(definition, spec.partition, value, con) as rows:
+                    if rows is not None:
+                        checked = audit_staged(
+                            checks,
+                            definition,
+                            spec.partition,
+                            rows,
+                            spec.materialization_id,
+                            spec.run_id,
+                        )
+                    _warn_failed(logger, checked)
+                    stored = manager.store_staged(definition, spec.partition, value, rows)
+            else:
+                value, checked = audit(
+                    checks,
+                    definition,
+                    spec.partition,
+                    value,
+                    con,
+                    spec.materialization_id,
+                    spec.run_id,
+                )
+                _warn_failed(logger, checked)
+                stored = manager.store(definition, spec.partition, value, con)
         if warehouse is not None and runs_in_coordinator(place.graph, definition):
             warehouse.check_still_there()  # no success for data written to a deleted file
     except BaseException as exc:  # the asset's own failure, recorded, never raised
@@ -226,6 +241,12 @@ def perform(place: Place, spec: AttemptSpec) -> AttemptOutcome:
         checks=tuple(checked),
         where=place.name,
     )
+
+
+def _warn_failed(logger: logging.Logger, checked: list[CheckRecord]) -> None:
+    for result in checked:
+        if not result.passed:  # a warning: recorded with the data, shown by `logs`
+            logger.warning("check %s failed: %s", result.check_name, outcome_of(result))
 
 
 def _build_dbt(

@@ -13,19 +13,29 @@ same rows.
 from __future__ import annotations
 
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 import duckdb
 
 from assetflow.definitions.assets import AssetDef
-from assetflow.definitions.checks import BuiltinCheck, CheckDef, CheckResult
+from assetflow.definitions.checks import CheckDef, CheckResult
 from assetflow.definitions.context import Output
+from assetflow.io.staging import StagedRows
 from assetflow.io.values import registered
 from assetflow.records import CheckRecord, utcnow
+from assetflow.runner.builtin_checks import figure_sql, run_builtin, verdict
 
-__all__ = ["CheckFailed", "StagedValue", "audit", "evaluate_checks", "outcome_of", "stage"]
+__all__ = [
+    "CheckFailed",
+    "StagedValue",
+    "audit",
+    "audit_staged",
+    "evaluate_checks",
+    "outcome_of",
+    "stage",
+]
 
 
 class CheckFailed(Exception):
@@ -158,24 +168,96 @@ def _evaluate_on(
     with registered(con, data, definition, partition) as name:
         relation = _relation_for_checks(con.sql(f"SELECT * FROM {name}"))
         for check_def in checks:
-            passed, metadata, error = _run_one(check_def, relation, name, con)
-            records.append(
-                CheckRecord(
-                    asset=definition.name,
-                    partition=partition,
-                    check_name=check_def.name,
-                    blocking=check_def.blocking,
-                    passed=passed,
-                    checked_at=utcnow(),
-                    materialization_id=materialization_id,
-                    run_id=run_id,
-                    metadata=metadata,
-                    error=error,
-                    description=check_def.description
-                    or (check_def.builtin.text if check_def.builtin else ""),
-                )
-            )
+            outcome = _run_one(check_def, relation, name, con)
+            records.append(_record(check_def, partition, outcome, materialization_id, run_id))
     return records
+
+
+def _record(
+    check_def: CheckDef,
+    partition: str,
+    outcome: tuple[bool, dict[str, Any], str | None],
+    materialization_id: int | None,
+    run_id: str | None,
+) -> CheckRecord:
+    passed, metadata, error = outcome
+    return CheckRecord(
+        asset=check_def.asset,
+        partition=partition,
+        check_name=check_def.name,
+        blocking=check_def.blocking,
+        passed=passed,
+        checked_at=utcnow(),
+        materialization_id=materialization_id,
+        run_id=run_id,
+        metadata=metadata,
+        error=error,
+        description=check_def.description or (check_def.builtin.text if check_def.builtin else ""),
+    )
+
+
+def audit_staged(
+    checks: Sequence[CheckDef],
+    definition: AssetDef,
+    partition: str,
+    rows: StagedRows,
+    materialization_id: int,
+    run_id: str,
+) -> list[CheckRecord]:
+    """Run a step's checks on its staged rows (write, audit, publish), in declared order.
+
+    The built-in checks' figures come from the one aggregate query that also fingerprints the
+    rows; a Python check gets the rows as before, read once into Arrow (only if there is one).
+    Raises CheckFailed when a blocking check fails, so that nothing is stored.
+    """
+    if not checks:
+        return []
+    found: dict[int, CheckRecord] = {}
+    builtins = [(i, c) for i, c in enumerate(checks) if c.builtin is not None]
+    for i, outcome in _builtins_at_once(builtins, rows).items():
+        found[i] = _record(checks[i], partition, outcome, materialization_id, run_id)
+    functions = [(i, c) for i, c in enumerate(checks) if c.builtin is None]
+    if functions:
+        data = arrow_table(rows.con.sql(f"SELECT * FROM {rows.name}"))
+        checked = evaluate_checks(
+            [c for _, c in functions],
+            definition,
+            partition,
+            data,
+            rows.con,
+            materialization_id=materialization_id,
+            run_id=run_id,
+        )
+        found.update(zip((i for i, _ in functions), checked, strict=True))
+    records = [found[i] for i in range(len(checks))]
+    blocking = [r for r in records if r.blocking and not r.passed]
+    if blocking:
+        raise CheckFailed(blocking, records)
+    return records
+
+
+def _builtins_at_once(
+    builtins: list[tuple[int, CheckDef]], rows: StagedRows
+) -> dict[int, tuple[bool, dict[str, Any], str | None]]:
+    """Every built-in check's outcome from one aggregate query; one by one if it fails."""
+    outcomes: dict[int, tuple[bool, dict[str, Any], str | None]] = {}
+    if not builtins:
+        return outcomes
+    try:
+        expressions: list[str] = []
+        params: dict[str, Any] = {}
+        for i, check_def in builtins:
+            assert check_def.builtin is not None
+            expression, values = figure_sql(check_def.builtin, rows.name, f"check_{i}")
+            expressions.append(expression)
+            params.update(values)
+        figures = rows.aggregate(expressions, params)
+        for (i, check_def), figure in zip(builtins, figures, strict=True):
+            assert check_def.builtin is not None
+            outcomes[i] = (*verdict(check_def.builtin, figure, rows.name, rows.con), None)
+    except Exception:  # each check on its own says which one failed, and why
+        outcomes = {i: _run_one(check_def, None, rows.name, rows.con) for i, check_def in builtins}
+    return outcomes
 
 
 def _relation_for_checks(relation: duckdb.DuckDBPyRelation) -> Any:
@@ -222,7 +304,7 @@ def _run_one(
 ) -> tuple[bool, dict[str, Any], str | None]:
     try:
         if check_def.builtin is not None:
-            return (*_builtin(check_def.builtin, name, con), None)
+            return (*run_builtin(check_def.builtin, name, con), None)
         assert check_def.fn is not None
         outcome = check_def.fn(relation)
     except Exception as exc:
@@ -235,66 +317,3 @@ def _run_one(
         return outcome, {}, None
     kind = type(outcome).__name__
     return False, {}, f"returned {kind}; a check returns a bool or a CheckResult"
-
-
-def _builtin(check: BuiltinCheck, name: str, con: Any) -> tuple[bool, dict[str, Any]]:
-    run: Callable[..., tuple[bool, dict[str, Any]]] = _BUILTINS[check.kind]
-    return run(con, name, *check.args, **dict(check.kwargs))
-
-
-def _column(column: str) -> str:
-    return '"' + str(column).replace('"', '""') + '"'
-
-
-def _scalar(con: Any, sql: str, params: list[Any] | None = None) -> Any:
-    rows = con.execute(sql, params or []).fetchall()
-    return rows[0][0] if rows else None
-
-
-def _not_null(con: Any, name: str, column: str) -> tuple[bool, dict[str, Any]]:
-    nulls = _scalar(con, f"SELECT count(*) FROM {name} WHERE {_column(column)} IS NULL")
-    return nulls == 0, {"null_count": int(nulls)}
-
-
-def _unique(con: Any, name: str, *columns: str) -> tuple[bool, dict[str, Any]]:
-    keys = ", ".join(_column(c) for c in columns)
-    duplicated = _scalar(
-        con, f"SELECT count(*) FROM (SELECT {keys} FROM {name} GROUP BY ALL HAVING count(*) > 1)"
-    )
-    return duplicated == 0, {"duplicated_keys": int(duplicated)}
-
-
-def _accepted_values(
-    con: Any, name: str, column: str, values: Sequence[Any]
-) -> tuple[bool, dict[str, Any]]:
-    col = _column(column)
-    rows = con.execute(
-        f"SELECT {col}, count(*) FROM {name} WHERE {col} IS NOT NULL"
-        f" AND {col} NOT IN (SELECT UNNEST(?)) GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 5",
-        [list(values)],
-    ).fetchall()
-    unexpected = _scalar(
-        con,
-        f"SELECT count(*) FROM {name} WHERE {col} IS NOT NULL AND {col} NOT IN (SELECT UNNEST(?))",
-        [list(values)],
-    )
-    metadata: dict[str, Any] = {"unexpected_count": int(unexpected)}
-    if rows:
-        metadata["unexpected_values"] = [str(value) for value, _ in rows]
-    return unexpected == 0, metadata
-
-
-def _row_count(
-    con: Any, name: str, min: int | None = None, max: int | None = None
-) -> tuple[bool, dict[str, Any]]:
-    rows = int(_scalar(con, f"SELECT count(*) FROM {name}"))
-    passed = (min is None or rows >= min) and (max is None or rows <= max)
-    return passed, {"row_count": rows}
-
-
-_BUILTINS: dict[str, Callable[..., tuple[bool, dict[str, Any]]]] = {
-    "not_null": _not_null,
-    "unique": _unique,
-    "accepted_values": _accepted_values,
-    "row_count": _row_count,
-}
