@@ -182,8 +182,12 @@ def main(argv: list[str] | None = None) -> int:
             )
             if pair:
                 results[side].append(result)
-    wall_ratios = [a.wall / f.wall for a, f in zip(results["assetflow"], results["floor"])]
-    cpu_ratios = [a.cpu / f.cpu for a, f in zip(results["assetflow"], results["floor"])]
+    wall_ratios = [
+        a.wall / f.wall for a, f in zip(results["assetflow"], results["floor"], strict=True)
+    ]
+    cpu_ratios = [
+        a.cpu / f.cpu for a, f in zip(results["assetflow"], results["floor"], strict=True)
+    ]
     summary = {
         side: {
             "wall_s": statistics.median(r.wall for r in runs),

@@ -157,8 +157,7 @@ class Floor:
             )
         }
         self.checks = {
-            name: check_sql(section.get("checks", []))
-            for name, section in config["assets"].items()
+            name: check_sql(section.get("checks", [])) for name, section in config["assets"].items()
         }
         self.source = folder / config["sources"]["customer_export"]["path"]
         self.warehouse = duckdb.connect(str(folder / "warehouse.duckdb"))
@@ -254,8 +253,16 @@ class Floor:
         cur.execute(f"DROP TABLE {stage}")
         state.execute(
             "INSERT INTO history VALUES (?, ?, ?, ?, 'success', ?, ?, ?, ?)",
-            [uuid.uuid4().hex, self.run_id, asset, key, started, dt.datetime.now(),
-             context.lines, passed],
+            [
+                uuid.uuid4().hex,
+                self.run_id,
+                asset,
+                key,
+                started,
+                dt.datetime.now(),
+                context.lines,
+                passed,
+            ],
         )
 
     def run(self) -> int:
