@@ -23,6 +23,7 @@ import duckdb
 
 from assetflow.definitions.assets import AssetDef
 from assetflow.io.fingerprint import Fingerprint, digest
+from assetflow.io.values import NULL_TYPE as _NULL_TYPE
 from assetflow.io.values import registered, source_columns
 from assetflow.io.warehouse import quote_identifier
 
@@ -79,6 +80,10 @@ def staged_rows(
     """
     name = "temp.main." + quote_identifier(f"__assetflow_stage_{uuid.uuid4().hex}")
     try:
+        schema = _created_from_relation(con, value, name)
+        if schema is not None:
+            yield StagedRows(con, name, schema)
+            return
         with registered(con, value, asset_def, partition_key) as source:
             select, schema = source_columns(con, source, stored_columns)
             con.execute(f"CREATE TEMP TABLE {name} AS SELECT {select} FROM {source}")
@@ -88,3 +93,26 @@ def staged_rows(
         yield StagedRows(con, name, schema)
     finally:
         con.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+def _created_from_relation(
+    con: duckdb.DuckDBPyConnection, value: object, name: str
+) -> list[tuple[str, str]] | None:
+    """Stage a relation of ``con`` itself straight from its query (no registering, no second
+    bind); ``None`` for anything else, or a relation with an all-NULL column (typed like the
+    stored table's by the general path)."""
+    # ``_con`` and ``_write`` (a statement around the relation's query, its parameters bound)
+    # are the relation layer's own: were they renamed, the general path runs. ``create()``
+    # cannot make a TEMP table.
+    write = getattr(value, "_write", None)
+    if (
+        not isinstance(value, duckdb.DuckDBPyRelation)
+        or getattr(value, "_con", None) is not con
+        or not callable(write)
+    ):
+        return None
+    schema = [(str(c), str(k)) for c, k in zip(value.columns, value.types, strict=True)]
+    if any(kind == _NULL_TYPE for _, kind in schema):
+        return None
+    write(f"CREATE TEMP TABLE {name} AS ")
+    return schema

@@ -20,7 +20,7 @@ from assetflow.io.base import ACCEPTED_VALUES, OutputError, where
 from assetflow.io.warehouse import quote_identifier
 
 # DuckDB's type of a column it could not infer, such as an all-None pandas column.
-_NULL_TYPE = '"NULL"'
+NULL_TYPE = '"NULL"'
 
 
 def _dataframe_of(value: object, module: str) -> bool:
@@ -101,13 +101,13 @@ def source_columns(
     found = [
         (str(name), str(kind)) for name, kind in zip(relation.columns, relation.types, strict=True)
     ]
-    target_types = dict(stored() or ()) if any(kind == _NULL_TYPE for _, kind in found) else {}
+    target_types = dict(stored() or ()) if any(kind == NULL_TYPE for _, kind in found) else {}
     items: list[str] = []
     schema: list[tuple[str, str]] = []
     for name, kind in found:
         column = quote_identifier(name)
         stored_type = target_types.get(name)
-        if kind == _NULL_TYPE and stored_type is not None:
+        if kind == NULL_TYPE and stored_type is not None:
             items.append(f"CAST({column} AS {stored_type}) AS {column}")
             schema.append((name, stored_type))
         else:
