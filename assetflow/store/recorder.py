@@ -16,6 +16,7 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
@@ -29,6 +30,7 @@ from assetflow.records import (
     RunStatus,
     utcnow,
 )
+from assetflow.store.connection import hand_over_if_waited, holding
 from assetflow.store.faults import RecordingFailed, StorageFault
 from assetflow.store.liveness import HEARTBEAT_S
 from assetflow.store.store import StateStore
@@ -36,6 +38,9 @@ from assetflow.store.store import StateStore
 __all__ = ["Recorder"]
 
 _log = logging.getLogger(__name__)
+
+# How often the recorder's thread looks for a process waiting for the state file.
+_HAND_OVER_CHECK_S = 0.02
 
 
 @dataclass
@@ -110,6 +115,10 @@ class Recorder:
         self._error: BaseException | None = None
         self._closed = False
         self._stop = threading.Event()
+        # The run keeps the state file open between writes (handed over to any process
+        # waiting for it): no open, schema check and checkpoint per write.
+        self._holding: AbstractContextManager[None] | None = holding(store.path)
+        self._holding.__enter__()
         self._thread = threading.Thread(target=self._run, name="assetflow-recorder", daemon=True)
         self._thread.start()
 
@@ -219,9 +228,19 @@ class Recorder:
             raise
         except StorageFault as fault:
             raise self._failed(fault) from fault
+        finally:
+            if self._holding is not None:
+                holding_, self._holding = self._holding, None
+                holding_.__exit__(None, None, None)  # closes (and checkpoints) the file
 
     def _run(self) -> None:
-        while not self._stop.wait(self.interval):
+        next_write = time.monotonic() + self.interval
+        while not self._stop.wait(min(_HAND_OVER_CHECK_S, self.interval)):
+            # Between writes, a process waiting for the file gets it within a few ms.
+            hand_over_if_waited(self.store.path)
+            if time.monotonic() < next_write:
+                continue
+            next_write = time.monotonic() + self.interval
             beat = self.heartbeat_run is not None and (
                 time.monotonic() - self._last_beat >= HEARTBEAT_S
             )

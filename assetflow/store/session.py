@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 
 from assetflow.errors import StateError
-from assetflow.store.connection import LOCK_TIMEOUT_S, open_connection
+from assetflow.store.connection import LOCK_TIMEOUT_S, held_generation, open_connection
 from assetflow.store.faults import StorageFault, storage_fault
 from assetflow.store.schema import (
     MIGRATIONS,
@@ -49,6 +49,8 @@ class StoreSession:
         # (device, inode) of the file once this store has seen it: a file deleted or replaced
         # under a live store (a run) must not silently become a fresh, empty history.
         self._identity: tuple[int, int] | None = None
+        # The held connection (see connection.holding) whose schema this store has checked.
+        self._schema_checked_on: int | None = None
 
     def _check_identity(self) -> None:
         """Refuse to go on with a file that is no longer the one this store was using."""
@@ -93,7 +95,10 @@ class StoreSession:
             open_connection(self.path, False, self._lock_timeout) as connection,
         ):
             self._note_identity()
-            ensure_schema(connection, self.path, self._migrations)
+            generation = held_generation(self.path)
+            if generation is None or generation != self._schema_checked_on:
+                ensure_schema(connection, self.path, self._migrations)
+                self._schema_checked_on = generation
             connection.begin()
             try:
                 yield connection

@@ -1,19 +1,24 @@
-"""assetflow's processes queue for the state file on ``<state>.lock`` (issue 18, item 5).
+"""assetflow's processes queue for the state file on ``<state>.lock`` (issue 18, items 2, 5).
 
 A write holds the lock file exclusively and a read shares it, for exactly as long as the
 connection is open; another process sees that with a non-blocking ``flock`` (a real
 subprocess, as another run or reader would be). Nested opens in one thread take it once.
+A run (its Recorder) keeps the file open between writes and hands it over to a process that
+waits for it.
 """
 
 from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import duckdb
+from store_factories import make_m, make_run
 
-from assetflow.store.connection import open_connection
+from assetflow.store import Recorder, StateStore
+from assetflow.store.connection import held_generation, open_connection
 
 PROBE = """
 import fcntl, os, sys
@@ -98,3 +103,75 @@ def test_a_queue_held_past_the_timeout_is_passed_by(tmp_path: Path) -> None:
         assert holder.stdin is not None
         holder.stdin.close()
         holder.wait(timeout=10)
+
+
+# --- a run holds the file, and hands it over ------------------------------------------------
+
+READER = """
+import sys, time
+from pathlib import Path
+from assetflow.store import StateStore
+start = time.monotonic()
+runs = StateStore(Path(sys.argv[1]), lock_timeout=float(sys.argv[2])).runs()
+print(len(runs), round(time.monotonic() - start, 3))
+"""
+
+
+def test_a_run_keeps_the_file_open_between_writes(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "state.duckdb")
+    run = make_run()
+    with Recorder(store, interval=3600) as recorder:
+        recorder.add(runs_started=[run])
+        recorder.flush()
+        first = held_generation(store.path)
+        assert first is not None  # open, and held
+        assert probe(store.path, "read") == "held"
+        for i in range(3):
+            recorder.add(materializations=[make_m(run.run_id, "a", f"p{i}")])
+            recorder.flush()
+        assert held_generation(store.path) == first  # the same connection all along
+    assert held_generation(store.path) is None
+    assert probe(store.path, "write") == "free"
+    assert len(store.run_steps(run.run_id)) == 3
+
+
+def test_a_held_file_is_handed_over_to_another_process_and_taken_back(tmp_path: Path) -> None:
+    """Another process's read gets in while a run holds the file (without the hand-over it
+    would wait out its whole lock timeout and fail), and the run writes on afterwards."""
+    store = StateStore(tmp_path / "state.duckdb")
+    run = make_run()
+    with Recorder(store, interval=3600) as recorder:
+        recorder.add(runs_started=[run])
+        recorder.flush()
+        first = held_generation(store.path)
+        done = subprocess.run(
+            [sys.executable, "-c", READER, str(store.path), "5"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert done.stdout.split()[0] == "1"
+        recorder.add(materializations=[make_m(run.run_id, "a")])
+        recorder.flush()  # opens the file again
+        second = held_generation(store.path)
+        assert second is not None and first is not None and second > first
+    assert [m.asset for m in store.run_steps(run.run_id)] == ["a"]
+
+
+def test_reads_in_the_holding_process_use_the_held_file(tmp_path: Path) -> None:
+    """DuckDB refuses a read-only open beside a read-write one in one process: while a run
+    holds the file, the process's own reads (any thread) go through the held connection."""
+    store = StateStore(tmp_path / "state.duckdb")
+    run = make_run()
+    with Recorder(store, interval=3600) as recorder:
+        recorder.add(runs_started=[run], materializations=[make_m(run.run_id, "a")])
+        recorder.flush()
+        generation = held_generation(store.path)
+        found: list[object] = []
+        reader = threading.Thread(target=lambda: found.append(store.snapshot()))
+        reader.start()
+        reader.join(timeout=30)
+        assert ("a", "") in found[0]  # type: ignore[operator]
+        with store.reading_session():
+            assert len(store.runs()) == 1
+        assert held_generation(store.path) == generation
