@@ -57,9 +57,15 @@ _path_locks: dict[str, threading.RLock] = {}
 _path_locks_guard = threading.Lock()
 # How often a process waiting for the lock file asks again (a syscall, not an open attempt).
 _QUEUE_POLL_S = 0.002
-# How often a waiter touches <state>.waiting, and how long a touch says "someone waits now".
-_SIGNAL_EVERY_S = 0.02
-_WAITING_FRESH_S = 0.5
+# How often a waiter touches its signal file, and how long a touch says "someone waits now":
+# <state>.reading (a reader waits: writers step back) and <state>.waiting (a writer has waited
+# _WRITER_PATIENCE_S already). A holder hands the file over on either.
+_READING = ".reading"
+_WAITING = ".waiting"
+_SIGNAL_EVERY_S = 0.01
+_READER_FRESH_S = 0.05
+_WAITING_FRESH_S = 0.25
+_WRITER_PATIENCE_S = 0.1
 # After handing the file over, how long the holder leaves the waiter to take the queue.
 _HAND_OVER_PAUSE_S = 0.02
 # This thread's depth of open_connection per path: only the outermost takes the lock file.
@@ -136,46 +142,63 @@ def _take_queue(path: Path, read_only: bool, timeout: float) -> int | None:
     """Wait for ``<path>.lock`` (shared or exclusive) for up to ``timeout`` s; the open file
     descriptor holding it (closing it releases the lock), or ``None`` when it could not be
     taken in time or at all (then the open goes ahead and meets DuckDB's own lock, which
-    says who holds the file). A waiter touches ``<path>.waiting``, which a process
-    :func:`holding` the file watches."""
+    says who holds the file).
+
+    A waiting reader signals at once (``<path>.reading``), and writers step back while one
+    does: a read is one short transaction someone is looking at, while a run's writes are
+    batched anyway. A waiting writer signals (``<path>.waiting``) once it has waited a moment,
+    so that a process holding the file for a run hands it over (see :func:`holding`).
+    """
     try:
         fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o644)
     except OSError:  # no folder yet, or not writable: unqueued
         return None
     mode = fcntl.LOCK_SH if read_only else fcntl.LOCK_EX
-    deadline = time.monotonic() + timeout
+    start = time.monotonic()
+    deadline = start + timeout
     signalled = 0.0
     while True:
-        try:
-            fcntl.flock(fd, mode | fcntl.LOCK_NB)
-            return fd
-        except BlockingIOError:
-            now = time.monotonic()
-            if now >= deadline:
+        now = time.monotonic()
+        if read_only or not _fresh(path, _READING, _READER_FRESH_S) or now >= deadline:
+            try:
+                fcntl.flock(fd, mode | fcntl.LOCK_NB)
+                return fd
+            except BlockingIOError:
+                pass
+            except OSError:  # a file system without flock: unqueued
                 break
-            if now - signalled >= _SIGNAL_EVERY_S:
-                signalled = now
-                _signal_waiting(path)
-            time.sleep(_QUEUE_POLL_S)
-        except OSError:  # a file system without flock: unqueued
+        if now >= deadline:
             break
+        if now - signalled >= _SIGNAL_EVERY_S:
+            if read_only:
+                signalled = now
+                _touch(path, _READING)
+            elif now - start >= _WRITER_PATIENCE_S:
+                signalled = now
+                _touch(path, _WAITING)
+        time.sleep(_QUEUE_POLL_S)
     with suppress(OSError):
         os.close(fd)
     return None
 
 
-def _signal_waiting(path: Path) -> None:
+def _touch(path: Path, suffix: str) -> None:
     with suppress(OSError):
-        waiting = f"{path}.waiting"
-        os.close(os.open(waiting, os.O_WRONLY | os.O_CREAT, 0o644))
-        os.utime(waiting)
+        signal = f"{path}{suffix}"
+        os.close(os.open(signal, os.O_WRONLY | os.O_CREAT, 0o644))
+        os.utime(signal)
+
+
+def _fresh(path: Path, suffix: str, seconds: float) -> bool:
+    try:
+        return time.time() - os.stat(f"{path}{suffix}").st_mtime < seconds
+    except OSError:
+        return False
 
 
 def _someone_waiting(path: Path) -> bool:
-    try:
-        return time.time() - os.stat(f"{path}.waiting").st_mtime < _WAITING_FRESH_S
-    except OSError:
-        return False
+    """Whether a reader or (for a moment already) a writer waits for the file."""
+    return _fresh(path, _READING, _READER_FRESH_S) or _fresh(path, _WAITING, _WAITING_FRESH_S)
 
 
 @contextmanager
