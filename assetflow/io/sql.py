@@ -162,11 +162,13 @@ def run_sql_asset(
     partition_key: str,
     time_window: tuple[datetime, datetime] | None,
     inputs: Mapping[str, duckdb.DuckDBPyRelation | None],
+    catalog: str | None = None,
 ) -> duckdb.DuckDBPyRelation:
     """Run a SQL asset's query for one partition and return its rows.
 
     ``inputs`` maps each upstream asset name to its loaded slice (or ``None``). ``start`` and
-    ``end`` are the time window as TIMESTAMPTZ, NULL for partitions without one. A SQL error
+    ``end`` are the time window as TIMESTAMPTZ, NULL for partitions without one. ``catalog``
+    is ``con``'s database if the caller knows it (one query less per step). A SQL error
     propagates as DuckDB raised it.
     """
     if asset_def.sql is None:
@@ -187,7 +189,7 @@ def run_sql_asset(
                 views.append(name)
         if views:
             lowered = {name.lower() for name in views}
-            text = point_at_views(text, lowered, current_catalog(con), asset_def.name)
+            text = point_at_views(text, lowered, catalog or current_catalog(con), asset_def.name)
         result = con.sql(text, params=params or None)
         if result is None:
             raise OutputError(

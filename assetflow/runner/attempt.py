@@ -308,7 +308,10 @@ def _call(place: Place, definition: AssetDef, spec: AttemptSpec, context: Contex
     if definition.fn is None:
         assert definition.sql is not None
         if definition.timeout is None:
-            return run_sql_asset(con, definition, spec.partition, context.time_window, inputs)
+            catalog = place.warehouse.catalog if place.warehouse is not None else None
+            return run_sql_asset(
+                con, definition, spec.partition, context.time_window, inputs, catalog
+            )
         return sql_with_timeout(con, definition, spec.partition, context, inputs)
     kwargs = dict(inputs)
     if "context" in inspect.signature(definition.fn).parameters:
