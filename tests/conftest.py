@@ -23,6 +23,28 @@ settings.register_profile("explore", derandomize=False, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Compile assetflow's modules to bytecode once, before any test starts.
+
+    The suite starts ``python -m assetflow`` hundreds of times (and worker processes that import
+    it); with ``PYTHONDONTWRITEBYTECODE`` set (``cli_env`` sets it for every subprocess, and
+    some environments for pytest too) no process writes ``__pycache__``, so each one compiled
+    every assetflow module it imports from source again. Compiled once here (what any import
+    without that variable does; ``__pycache__`` is ignored by git), they are read instead;
+    Python still checks each against its source, so an edited module is compiled afresh.
+    """
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return  # the controller did it before starting the workers
+    import compileall
+    import contextlib
+    import importlib.util
+
+    spec = importlib.util.find_spec("assetflow")
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        with contextlib.suppress(OSError):  # a read-only install: imports compile as before
+            compileall.compile_dir(location, quiet=1)
+
+
 @pytest.fixture
 def clean_imports(tmp_path: Path) -> Iterator[None]:
     """Restore ``sys.path`` and forget modules imported from ``tmp_path`` after the test."""

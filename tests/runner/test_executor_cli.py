@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import cli_env, run_cli, write_project
+from helpers import cli_env, run_cli, run_python, write_project
 
 TOML = """
 [project]
@@ -56,11 +56,30 @@ def make(tmp_path: Path, extra: str = "") -> Path:
     return write_project(tmp_path / "project", TOML, {"pipeline.py": extra + PIPELINE})
 
 
+# The real command line with the executor's connect timeout cut from 10 s to 1 s: Dask retries
+# a refused connection until the timeout, which here is only waiting.
+SHORT_CONNECT = """\
+import sys
+
+import assetflow.runner.dask_executor as dask_executor
+
+assert dask_executor.CONNECT_TIMEOUT_S == 10.0  # renamed or changed: update this wrapper
+dask_executor.CONNECT_TIMEOUT_S = 1.0
+sys.argv[0] = "assetflow"
+from assetflow.cli import main
+
+main()
+"""
+
+
 def test_an_unreachable_scheduler_is_exit_2_naming_its_address(tmp_path: Path) -> None:
     pytest.importorskip("distributed")
     root = make(tmp_path)
-    code, _, err = run_cli(["materialize", "--address", "tcp://127.0.0.1:9"], root, timeout=90)
+    code, _, err = run_python(
+        SHORT_CONNECT, root, timeout=90, args=["materialize", "--address", "tcp://127.0.0.1:9"]
+    )
     assert code == 2, err
+    assert "after 1 s" in err  # the wrapper's timeout: the executor asked Dask to connect
     assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in err
     assert "Traceback" not in err
     assert json.loads(run_cli(["runs", "--json"], root)[1])["runs"] == []  # no run recorded
