@@ -16,7 +16,7 @@ from assetflow.application.stepwise import Stepwise
 from assetflow.application.workspace import Selection, Workspace
 from assetflow.config.listeners import load_listeners
 from assetflow.config.loading import load_definitions
-from assetflow.config.models import ProjectConfig, find_config, load_config
+from assetflow.config.reading import find_config, load_config
 from assetflow.definitions.assets import AssetDef
 from assetflow.errors import PartitionError, SelectionError, did_you_mean
 from assetflow.graph.asset_graph import AssetGraph
@@ -29,6 +29,7 @@ from assetflow.runner.results import RunObserver, RunResult
 
 if TYPE_CHECKING:
     from assetflow.application.observing import Observed
+    from assetflow.config.models import ProjectConfig
     from assetflow.scheduling.schedules import ScheduleSpec
 
 
