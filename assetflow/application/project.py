@@ -173,9 +173,8 @@ class Project(Catalog, HistoryQueries, Stepwise, DataQueries):
         workspace = self.workspace
         moment = workspace.now(now)
         names = workspace.select(list(scope.selection) or None, list(scope.exclude) or None)
-        operations.observe_for(workspace, names, moment)
-        # Observed first (it may write); then every read through one open of the state file.
-        with workspace.store.reading_session():
+        # Observed first; then every read through one open of the state file.
+        with operations.observed_reading(workspace, names, moment):
             records = operations.status_counts(workspace, scope, moment)
             warned = self.check_warnings([r["asset"] for r in records])
         for record in records:
@@ -338,8 +337,7 @@ class Project(Catalog, HistoryQueries, Stepwise, DataQueries):
         key = definition.partitions.validate_key(partition, now)
         workspace = self.workspace
         moment = workspace.now(now)
-        operations.observe_for(workspace, None, moment)  # first: it may write
-        with workspace.store.reading_session():  # then every read through one open
+        with operations.observed_reading(workspace, None, moment):  # one open for all reads
             evaluator = operations.evaluator(workspace, moment)
             return why(evaluator, asset, key, self.store.success_history)
 
