@@ -8,6 +8,7 @@ must answer every field, property and method as the validated models do; anythin
 from __future__ import annotations
 
 import json
+import pickle
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -186,6 +187,7 @@ def test_the_rich_config_comes_back_with_its_durations(tmp_path: Path) -> None:
     load_config(path)
     copied = load_config(path)
     assert isinstance(copied, Copy)
+    assert pickle.loads(pickle.dumps(copied)) == copied
     assert copied.storage.lock_timeout == timedelta(seconds=90)
     assert copied.assets["daily"].timeout == timedelta(minutes=10)
     assert copied.assets["daily"].partitions is not None

@@ -186,3 +186,5 @@ COPIES: dict[str, type[Copy]] = {
         )
     },
 }
+# Each copy class by its name in this module too (as pickle finds classes).
+globals().update({copy.__name__: copy for copy in COPIES.values()})
