@@ -158,7 +158,7 @@ def pieces(command: str) -> st.SearchStrategy[list[str]]:
 
 
 @settings(
-    max_examples=100,
+    max_examples=60,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
