@@ -25,11 +25,11 @@ from assetflow.planner.explain import WhyLink
 from assetflow.planner.plan import Plan
 from assetflow.planner.status import StatusResult
 from assetflow.records import CheckRecord, RunStatus, utcnow
-from assetflow.runner.results import RunObserver, RunResult
 
 if TYPE_CHECKING:
     from assetflow.application.observing import Observed
     from assetflow.config.models import ProjectConfig
+    from assetflow.runner.results import RunObserver, RunResult
     from assetflow.scheduling.schedules import ScheduleSpec
 
 
@@ -255,6 +255,8 @@ class Project(Catalog, HistoryQueries, Stepwise, DataQueries):
             # Not a run: `materialize` from cron every five minutes would fill the history
             # with empty ones. (A backfill is tracked, so it records even an empty run.)
             waiting = tuple(step.name for step in plan.waiting)
+            from assetflow.runner.results import RunResult
+
             return RunResult(None, RunStatus.SUCCESS, waiting=waiting)
         return operations.execute(
             workspace,

@@ -20,12 +20,12 @@ from assetflow.records import (
     this_pid,
     utcnow,
 )
-from assetflow.runner.results import RunObserver, RunResult
 
 if TYPE_CHECKING:
     from assetflow.application.operations import Scope
     from assetflow.application.workspace import Workspace
     from assetflow.runner.executors import StepExecutor
+    from assetflow.runner.results import RunObserver, RunResult
     from assetflow.store.store import StateStore
 
 __all__ = ["check_executor", "execute"]
