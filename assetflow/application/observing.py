@@ -89,10 +89,23 @@ def observe_sources(
     be written (read-only, disk full) is logged and the changes go unrecorded, so looking at a
     project never fails for it; ``assetflow observe`` is strict and fails.
     """
+    seen = look_at_sources(graph, root, now, sources, partitions)
+    return record_observed(graph, store, root, seen, strict)
+
+
+def look_at_sources(
+    graph: AssetGraph,
+    root: Path,
+    now: datetime | None = None,
+    sources: Collection[str] | None = None,
+    partitions: Sequence[tuple[str, str]] | None = None,
+) -> list[Observation]:
+    """The first half of :func:`observe_sources`: what each partition looks like (failures
+    logged), not recorded yet."""
     moment = now or utcnow()
     names = sources_read_by(graph, None) if sources is None else sorted(sources)
     if not names:
-        return Observed((), ())
+        return []
     if partitions is None:
         existing = ExistingKeys(graph, moment)
         partitions = [(name, key) for name in names for key in existing.keys(name)]
@@ -102,6 +115,28 @@ def observe_sources(
             _LOG.warning(
                 "source %s[%s]: not observed: %s", failed.source, failed.partition, failed.error
             )
+    return seen
+
+
+def unrecorded(store: StateStore, seen: Sequence[Observation]) -> bool:
+    """Whether recording ``seen`` would change history (read only, so that a status can ask
+    inside its reading session and open the file once when nothing changed, as usual)."""
+    fine = [o for o in seen if o.error is None]
+    if not fine:
+        return False
+    known = store.observed_versions(sorted({o.source for o in fine}))
+    return any(
+        (o.source, o.partition) not in known or known[(o.source, o.partition)] != o.data_version
+        for o in fine
+    )
+
+
+def record_observed(
+    graph: AssetGraph, store: StateStore, root: Path, seen: Sequence[Observation], strict: bool
+) -> Observed:
+    """The second half of :func:`observe_sources`: record what changed in ``seen``."""
+    if not seen:
+        return Observed((), ())
     # Stamped with the wall clock, not ``now``: the latest observation must win in history
     # even when the caller's clock stands still (a scheduler's injected clock, a status "as of").
     recorded = utcnow()

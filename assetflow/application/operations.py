@@ -8,7 +8,8 @@ never held open for long.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -77,8 +78,7 @@ def evaluator(
     ``include`` (a forced plan's targets, whose runs need what they read), and what they read.
     """
     moment = workspace.now(now)
-    observe_for(workspace, for_assets, moment)
-    with workspace.store.reading_session():  # one open of the state file for both reads
+    with observed_reading(workspace, for_assets, moment):  # one open for every read
         damaged = damaged_of(workspace)
         return _screened(workspace.graph, workspace.store, moment, include, damaged)[2]
 
@@ -95,6 +95,40 @@ def observe_for(workspace: Workspace, assets: Iterable[str] | None, moment: date
     sources = sources_read_by(graph, assets)
     if sources and not store.in_reading_session:
         observe_sources(graph, store, workspace.root, moment, sources, strict=False)
+
+
+@contextmanager
+def observed_reading(
+    workspace: Workspace, assets: Iterable[str] | None, moment: datetime
+) -> Iterator[None]:
+    """:func:`observe_for`, then a reading session of the state file for the block.
+
+    The sources are looked at first; whether that changes history is asked inside the
+    session, and when it does not (the usual case) the block runs in that same session: one
+    open of the state file. Otherwise the session closes, the changes are written, and the
+    block runs in a new one.
+    """
+    from assetflow.application.observing import (
+        look_at_sources,
+        record_observed,
+        sources_read_by,
+        unrecorded,
+    )
+
+    graph, store = workspace.graph, workspace.store
+    sources = sources_read_by(graph, assets)
+    if not sources or store.in_reading_session:
+        with store.reading_session():
+            yield
+        return
+    seen = look_at_sources(graph, workspace.root, moment, sources)
+    with store.reading_session():
+        if not unrecorded(store, seen):
+            yield
+            return
+    record_observed(graph, store, workspace.root, seen, strict=False)
+    with store.reading_session():
+        yield
 
 
 def damaged_of(workspace: Workspace) -> dict[Node, tuple[ReasonKind, str]]:
@@ -200,14 +234,13 @@ def status_counts(workspace: Workspace, scope: Scope, now: datetime | None = Non
     moment = workspace.now(now)
     names = workspace.select(list(scope.selection) or None, list(scope.exclude) or None)
     graph, store = workspace.graph, workspace.store
-    observe_for(workspace, names, moment)
     if scope.partition is not None or scope.first is not None or scope.last is not None:
         nodes = targets(workspace, scope, moment)
-        with store.reading_session():
+        with observed_reading(workspace, names, moment):
             damaged = damaged_of(workspace)
             ev = _screened(graph, store, moment, include=nodes, damaged=damaged)[2]
         return count_statuses(names, ev.evaluate(nodes))
-    with store.reading_session():  # one open of the state file for both reads
+    with observed_reading(workspace, names, moment):  # one open of the state file for both
         damaged = damaged_of(workspace)
         spec, screened, ev = _screened(graph, store, moment, damaged=damaged)
     selected = set(names)
@@ -269,8 +302,7 @@ def make_plan(
     if evaluator_ is None:
         moment = workspace.now(now)
         selected = _selected(workspace, scope)
-        observe_for(workspace, selected, moment)  # first: it may write
-        with workspace.store.reading_session():  # then every read through one open
+        with observed_reading(workspace, selected, moment):  # every read through one open
             ev = evaluator(workspace, moment, for_assets=selected)
             return _plan(workspace, scope, ev, only, force)
     return _plan(workspace, scope, evaluator_, only, force)

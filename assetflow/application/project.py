@@ -16,7 +16,7 @@ from assetflow.application.stepwise import Stepwise
 from assetflow.application.workspace import Selection, Workspace
 from assetflow.config.listeners import load_listeners
 from assetflow.config.loading import load_definitions
-from assetflow.config.models import ProjectConfig, find_config, load_config
+from assetflow.config.reading import find_config, load_config
 from assetflow.definitions.assets import AssetDef
 from assetflow.errors import PartitionError, SelectionError, did_you_mean
 from assetflow.graph.asset_graph import AssetGraph
@@ -25,10 +25,11 @@ from assetflow.planner.explain import WhyLink
 from assetflow.planner.plan import Plan
 from assetflow.planner.status import StatusResult
 from assetflow.records import CheckRecord, RunStatus, utcnow
-from assetflow.runner.results import RunObserver, RunResult
 
 if TYPE_CHECKING:
     from assetflow.application.observing import Observed
+    from assetflow.config.models import ProjectConfig
+    from assetflow.runner.results import RunObserver, RunResult
     from assetflow.scheduling.schedules import ScheduleSpec
 
 
@@ -172,9 +173,8 @@ class Project(Catalog, HistoryQueries, Stepwise, DataQueries):
         workspace = self.workspace
         moment = workspace.now(now)
         names = workspace.select(list(scope.selection) or None, list(scope.exclude) or None)
-        operations.observe_for(workspace, names, moment)
-        # Observed first (it may write); then every read through one open of the state file.
-        with workspace.store.reading_session():
+        # Observed first; then every read through one open of the state file.
+        with operations.observed_reading(workspace, names, moment):
             records = operations.status_counts(workspace, scope, moment)
             warned = self.check_warnings([r["asset"] for r in records])
         for record in records:
@@ -255,6 +255,8 @@ class Project(Catalog, HistoryQueries, Stepwise, DataQueries):
             # Not a run: `materialize` from cron every five minutes would fill the history
             # with empty ones. (A backfill is tracked, so it records even an empty run.)
             waiting = tuple(step.name for step in plan.waiting)
+            from assetflow.runner.results import RunResult
+
             return RunResult(None, RunStatus.SUCCESS, waiting=waiting)
         return operations.execute(
             workspace,
@@ -337,8 +339,7 @@ class Project(Catalog, HistoryQueries, Stepwise, DataQueries):
         key = definition.partitions.validate_key(partition, now)
         workspace = self.workspace
         moment = workspace.now(now)
-        operations.observe_for(workspace, None, moment)  # first: it may write
-        with workspace.store.reading_session():  # then every read through one open
+        with operations.observed_reading(workspace, None, moment):  # one open for all reads
             evaluator = operations.evaluator(workspace, moment)
             return why(evaluator, asset, key, self.store.success_history)
 

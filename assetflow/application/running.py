@@ -20,12 +20,12 @@ from assetflow.records import (
     this_pid,
     utcnow,
 )
-from assetflow.runner.results import RunObserver, RunResult
 
 if TYPE_CHECKING:
     from assetflow.application.operations import Scope
     from assetflow.application.workspace import Workspace
     from assetflow.runner.executors import StepExecutor
+    from assetflow.runner.results import RunObserver, RunResult
     from assetflow.store.store import StateStore
 
 __all__ = ["check_executor", "execute"]
@@ -85,14 +85,16 @@ def placement(workspace: Workspace, plan: Plan) -> dict[str, str]:
     """Where each asset of ``plan`` runs: ``coordinator`` (this process: always with the
     threads executor, and for steps that read or write the warehouse), else the executor kind
     (``processes``, ``dask``)."""
+    kind = workspace.config.executor.kind
+    if kind == "threads":  # everything here, without importing how steps run
+        return {step.asset: "coordinator" for step in plan.steps}
     from assetflow.runner.attempt import runs_in_coordinator
 
-    kind = workspace.config.executor.kind
     graph = workspace.graph
     where: dict[str, str] = {}
     for step in plan.steps:
         if step.asset not in where:
-            here = kind == "threads" or runs_in_coordinator(graph, graph[step.asset])
+            here = runs_in_coordinator(graph, graph[step.asset])
             where[step.asset] = "coordinator" if here else kind
     return where
 

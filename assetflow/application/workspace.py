@@ -58,13 +58,13 @@ class Workspace:
     def with_executor(self, kind: str | None, address: str | None = None) -> Workspace:
         """This workspace with ``[executor]`` overridden (``--executor``, ``--address``);
         RunError for an unknown kind, or an address without ``dask``."""
+        if kind is None and address is None:
+            return self
         from dataclasses import replace
 
         from assetflow.errors import RunError
         from assetflow.runner.executors import EXECUTORS
 
-        if kind is None and address is None:
-            return self
         section = self.config.executor
         kind = kind or ("dask" if address is not None else section.kind)
         if kind not in EXECUTORS:

@@ -1,4 +1,5 @@
-"""The ``assetflow`` command line: a thin Typer layer over :class:`assetflow.Project`.
+"""The ``assetflow`` command line: a thin Typer layer over :class:`assetflow.Project` (the
+read commands' usual arguments are parsed without Typer: :mod:`assetflow.cli.short_path`).
 
 ``main()`` owns exit codes: 0 success, 1 a run finished with failed steps, 2 bad usage,
 configuration or input (one line on stderr naming the culprit; the traceback only with
@@ -10,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -60,32 +61,56 @@ def _terminate_like_interrupt() -> None:
 
 
 def run(args: list[str]) -> int:
-    """Run the CLI with ``args`` and return its exit code (never raises for user errors)."""
+    """Run the CLI with ``args`` and return its exit code (never raises for user errors).
+
+    The read commands' usual arguments are parsed without Typer (see
+    :mod:`assetflow.cli.short_path`); everything else goes through Typer.
+    """
+    from assetflow.cli.short_path import read_command
+
+    body = read_command(args)
+    return run_typer(args) if body is None else _run_guarded(args, body)
+
+
+def run_typer(args: list[str]) -> int:
+    """:func:`run` with every command parsed by Typer."""
     from assetflow.cli.app import app
     from assetflow.cli.compat import Abort, ClickException, Exit, get_command
-    from assetflow.cli.streams import stdout_for_document_only
-    from assetflow.errors import AssetflowError, RunCancelled
 
-    debug = "--debug" in args
     command = get_command(app)
-    guard = stdout_for_document_only() if "--json" in args else contextlib.nullcontext()
     try:
-        with guard:
-            result = command.main(args=args, prog_name="assetflow", standalone_mode=False)
-    except AssetflowError as exc:
-        if debug:
-            traceback.print_exc()
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
+        return _run_guarded(
+            args, lambda: command.main(args=args, prog_name="assetflow", standalone_mode=False)
+        )
     except ClickException as exc:
         exc.show()
         return exc.exit_code
     except Exit as exc:
         return int(exc.exit_code or 0)
+    except Abort:
+        print("cancelled", file=sys.stderr)
+        return EXIT_CANCELLED
+
+
+def _run_guarded(args: list[str], body: Callable[[], object]) -> int:
+    """Run a command's ``body``: its exit code, the errors users make reported in one line."""
+    from assetflow.cli.streams import stdout_for_document_only
+    from assetflow.errors import AssetflowError, RunCancelled
+
+    debug = "--debug" in args
+    guard = stdout_for_document_only() if "--json" in args else contextlib.nullcontext()
+    try:
+        with guard:
+            result = body()
+    except AssetflowError as exc:
+        if debug:
+            traceback.print_exc()
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
     except RunCancelled as cancelled:
         print(f"{cancelled}", file=sys.stderr)
         return EXIT_CANCELLED
-    except (Abort, KeyboardInterrupt):
+    except KeyboardInterrupt:
         print("cancelled", file=sys.stderr)
         return EXIT_CANCELLED
     return result if isinstance(result, int) else EXIT_OK

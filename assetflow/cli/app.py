@@ -1,17 +1,21 @@
 """Typer wiring: options and arguments in, calls on :class:`Project`, rendering out.
 
 Heavy modules (pydantic, networkx, duckdb) are imported inside the commands, so that
-``assetflow --help`` stays fast.
+``assetflow --help`` stays fast. The read commands' bodies are in
+:mod:`assetflow.cli.read_commands`, shared with the short path that parses their usual
+arguments without Typer (:mod:`assetflow.cli.short_path`).
 """
 
 from __future__ import annotations
 
-import json
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from assetflow.cli import read_commands
+from assetflow.cli.read_commands import print_json as print_json
 
 if TYPE_CHECKING:
     from assetflow.application.project import Project
@@ -71,17 +75,14 @@ def _global_options(
     ctx.obj = {"project": project, "debug": debug}
 
 
+def chosen_project(ctx: typer.Context, project: Path | None) -> Path | None:
+    """The command's ``--project``, else the one given before the command."""
+    chosen: Path | None = project if project is not None else (ctx.obj or {}).get("project")
+    return chosen
+
+
 def load_project(ctx: typer.Context, project: Path | None) -> Project:
-    from assetflow.application.project import Project
-
-    chosen = project if project is not None else (ctx.obj or {}).get("project")
-    return Project.load(chosen)
-
-
-def print_json(document: Any) -> None:
-    from assetflow.cli.streams import document_stream
-
-    document_stream().write(json.dumps(document, indent=2, default=str) + "\n")
+    return read_commands.load(chosen_project(ctx, project))
 
 
 @app.command("init")
@@ -113,14 +114,7 @@ def list_command(
     debug: DebugOption = False,
 ) -> None:
     """List assets with their partitions, dependencies, group, tags and schedule."""
-    from assetflow.cli.render import render_asset_table
-
-    loaded = load_project(ctx, project)
-    records = loaded.list_assets(selection, exclude)
-    if as_json:
-        print_json({"project": loaded.name, "assets": records})
-    else:
-        typer.echo(render_asset_table(records))
+    read_commands.list_assets(chosen_project(ctx, project), selection, exclude, as_json)
 
 
 @app.command("graph")

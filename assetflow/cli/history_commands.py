@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from assetflow.cli import read_commands
 from assetflow.cli.app import (
     DebugOption,
     ExcludeOption,
@@ -15,6 +16,7 @@ from assetflow.cli.app import (
     ProjectOption,
     SelectionArgument,
     app,
+    chosen_project,
     load_project,
     print_json,
 )
@@ -44,40 +46,16 @@ def status_command(
     debug: DebugOption = False,
 ) -> None:
     """Counts per status per asset; per partition (with reasons) with --partitions."""
-    from assetflow.cli.render_history import (
-        render_status_counts,
-        render_status_partitions,
-        status_freshness,
+    read_commands.status(
+        chosen_project(ctx, project),
+        selection,
+        exclude,
+        partition,
+        first,
+        last,
+        partitions,
+        as_json,
     )
-
-    loaded = load_project(ctx, project)
-    if partitions:
-        results = loaded.status(
-            selection, exclude=exclude, partition=partition, first=first, last=last
-        )
-        if as_json:
-            print_json({"partitions": [r.to_json() for r in results]})
-        else:
-            typer.echo(render_status_partitions(results))
-        return
-    counts = loaded.status_counts(
-        selection, exclude=exclude, partition=partition, first=first, last=last
-    )
-    if as_json:
-        print_json({"assets": counts})
-    else:
-        policies = {
-            r["asset"]: (policy.max_lag if (policy := loaded.asset(r["asset"]).freshness) else None)
-            for r in counts
-        }
-        ranged = partition is not None or first is not None or last is not None
-        typer.echo(render_status_counts(counts, status_freshness(counts, policies, ranged)))
-        for record in counts:
-            if record.get("check_warnings"):
-                typer.echo(
-                    f"warning: {record['check_warnings']} partition(s) of {record['asset']} "
-                    f"fail checks (see `assetflow checks {record['asset']}`)"
-                )
 
 
 @app.command("why")
@@ -98,29 +76,7 @@ def why_command(
     debug: DebugOption = False,
 ) -> None:
     """Explain a partition's status: the chain of reasons down to the root cause."""
-    from assetflow.planner.explain import render_why
-
-    loaded = load_project(ctx, project)
-    links = loaded.why(asset, partition)
-    # The chain's first link names the partition as validated (``-`` if unpartitioned).
-    key = links[0].node[1] if links else (partition or "-")
-    warnings = loaded.check_warnings([asset], key)
-    if as_json:
-        print_json(
-            {
-                "chain": [link.to_json() for link in links],
-                "check_warnings": [
-                    {"check": w.check_name, "metadata": dict(w.metadata), "error": w.error}
-                    for w in warnings
-                ],
-            }
-        )
-    else:
-        from assetflow.runner.checking import outcome_of
-
-        typer.echo(render_why(links, every_reason))
-        for w in warnings:
-            typer.echo(f"warning: check {w.check_name} fails on this data ({outcome_of(w)})")
+    read_commands.why(chosen_project(ctx, project), asset, partition, every_reason, as_json)
 
 
 @app.command("runs")
@@ -138,13 +94,7 @@ def runs_command(
     debug: DebugOption = False,
 ) -> None:
     """Recent runs, newest first, with their step counts."""
-    from assetflow.cli.render_history import render_runs, run_json
-
-    runs = load_project(ctx, project).runs(limit=limit, status=status, asset=asset)
-    if as_json:
-        print_json({"runs": [run_json(run) for run in runs]})
-    else:
-        typer.echo(render_runs(runs))
+    read_commands.runs(chosen_project(ctx, project), asset, status, limit, as_json)
 
 
 @run_app.command("show")

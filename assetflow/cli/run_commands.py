@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from assetflow.cli import read_commands
 from assetflow.cli.app import (
     DebugOption,
     ExcludeOption,
@@ -15,6 +16,7 @@ from assetflow.cli.app import (
     ProjectOption,
     SelectionArgument,
     app,
+    chosen_project,
     load_project,
     print_json,
 )
@@ -143,35 +145,20 @@ def plan_command(
     debug: DebugOption = False,
 ) -> None:
     """Show the steps `materialize` would run and why, with an estimated duration."""
-    from assetflow.cli.render import render_plan_summary
-
-    loaded = load_project(ctx, project)
-    plan = loaded.plan(
+    read_commands.plan(
+        chosen_project(ctx, project),
         selection,
-        exclude=exclude,
-        partition=partition,
-        first=first,
-        last=last,
-        only=only,
-        force=force,
+        exclude,
+        partition,
+        first,
+        last,
+        only,
+        force,
+        every_step,
+        executor,
+        address,
+        as_json,
     )
-    where = loaded.placement(plan, executor, address)
-    if as_json:
-        print_json({**plan.to_json(), "runs_on": where})
-        return
-    typer.echo(plan.explain() if every_step else render_plan_summary(plan))
-    elsewhere = sorted({kind for kind in where.values() if kind != "coordinator"})
-    kind = loaded.workspace.with_executor(executor, address).config.executor.kind
-    if where and not elsewhere and kind != "threads":
-        typer.echo(f"runs in this process: every step uses the warehouse (none goes to {kind})")
-    if elsewhere:
-        here = [asset for asset, kind in where.items() if kind == "coordinator"]
-        away = [asset for asset, kind in where.items() if kind != "coordinator"]
-        typer.echo(f"runs on {elsewhere[0]}: {', '.join(away)}")
-        if here:
-            typer.echo(f"runs in this process (they use the warehouse): {', '.join(here)}")
-    if plan.estimated_seconds is not None:
-        typer.echo(f"estimated duration: {plan.estimated_seconds:.1f}s (serial, from history)")
 
 
 @app.command("materialize")

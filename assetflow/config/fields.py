@@ -12,7 +12,6 @@ import math
 import re
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
-from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -26,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from assetflow.config.reading import display_path as display_path
 from assetflow.definitions.durations import parse_duration
 from assetflow.errors import did_you_mean
 from assetflow.sql.names import split_table_name
@@ -264,10 +264,3 @@ def render_key_path(loc: Loc) -> str:
             key = part if BARE_KEY.fullmatch(part) else json.dumps(part)
             text += f".{key}" if text else key
     return text
-
-
-def display_path(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except (ValueError, OSError):
-        return str(path)

@@ -4,9 +4,12 @@
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
-from assetflow.config.models import ProjectConfig
 from assetflow.errors import DefinitionError
+
+if TYPE_CHECKING:
+    from assetflow.config.models import ProjectConfig
 
 _LISTENER_METHODS = (
     "run_started",

@@ -14,10 +14,9 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from assetflow.config.models import AssetSection, ProjectConfig, SourceSection
-from assetflow.config.partition_specs import mapping_from_spec, partitions_from_spec
+from assetflow.config.spec_building import mapping_from_spec, partitions_from_spec
 from assetflow.definitions.assets import (
     AssetDef,
     AssetDep,
@@ -37,6 +36,9 @@ from assetflow.errors import AssetflowError, DefinitionError, GraphError, Projec
 from assetflow.sql.names import catalog_of
 from assetflow.sql.reads import checked_reads, external_names, parse_cache
 from assetflow.sql.template import PLACEHOLDER_NAMES, unsupported_templates
+
+if TYPE_CHECKING:
+    from assetflow.config.models import AssetSection, ProjectConfig, SourceSection
 
 
 @dataclass(frozen=True)

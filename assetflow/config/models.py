@@ -1,4 +1,5 @@
-"""`assets.toml`: finding it, reading it, and validating it into :class:`ProjectConfig`.
+"""`assets.toml` validated into :class:`ProjectConfig` (found and read by
+:mod:`assetflow.config.reading`, which also re-uses what was validated before).
 
 Every problem becomes one :class:`~assetflow.errors.ConfigError` whose lines each name the file,
 the key path in TOML terms (``assets.orders.retries.delay``) and what was expected; pydantic's
@@ -7,8 +8,6 @@ own error report never reaches the user.
 
 from __future__ import annotations
 
-import re
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -47,13 +46,14 @@ from assetflow.config.partition_specs import (
     MappingSpec,
     PartitionsSpec,
 )
-from assetflow.config.remote_data import RemoteData
+from assetflow.config.reading import CONFIG_FILENAME as CONFIG_FILENAME
+from assetflow.config.reading import find_config as find_config
+from assetflow.config.reading import load_config as load_config
 from assetflow.config.run_sections import MAX_WORKERS as MAX_WORKERS
 from assetflow.config.run_sections import ExecutorSection, StorageSection
+from assetflow.config.section_reads import ProjectConfigReads
 from assetflow.config.storage_paths import storage_clashes
 from assetflow.errors import ConfigError, did_you_mean
-
-CONFIG_FILENAME = "assets.toml"
 
 # --- Tables -----------------------------------------------------------------------------------
 
@@ -188,8 +188,9 @@ class ScheduleSection(Section):
     enabled: bool = True
 
 
-class ProjectConfig(Section):
-    """The whole of ``assets.toml``; ``path`` is the file and ``root`` its folder."""
+class ProjectConfig(Section, ProjectConfigReads):
+    """The whole of ``assets.toml``; ``path`` is the file and ``root`` its folder (see
+    :class:`~assetflow.config.section_reads.ProjectConfigReads`)."""
 
     project: ProjectSection
     storage: StorageSection = Field(default_factory=StorageSection)
@@ -204,40 +205,6 @@ class ProjectConfig(Section):
 
     # Set by load_config/parse_config; a config built in code belongs to the current folder.
     _path: Path = PrivateAttr(default_factory=lambda: Path.cwd() / CONFIG_FILENAME)
-
-    @property
-    def path(self) -> Path:
-        """The absolute path of the ``assets.toml`` this was read from."""
-        return self._path
-
-    @property
-    def root(self) -> Path:
-        """The project root: the folder holding ``assets.toml``."""
-        return self._path.parent
-
-    @property
-    def state_path(self) -> Path:
-        """The state DuckDB file (run history, lineage, status), resolved against the root."""
-        return self.storage.resolve(self.root)["state"]
-
-    @property
-    def warehouse_path(self) -> Path:
-        """The DuckDB file the duckdb IO manager writes tables into."""
-        return self.storage.resolve(self.root)["warehouse"]
-
-    @property
-    def data_path(self) -> Path:
-        """The local folder the parquet IO manager writes files under (ConfigError when
-        ``[storage] data`` is an fsspec URL: use :attr:`data_root`)."""
-        data = self.data_root
-        if not isinstance(data, Path):
-            raise ConfigError(f"storage.data is the URL {data.url}, not a local folder")
-        return data
-
-    @property
-    def data_root(self) -> Path | RemoteData:
-        """Where the parquet IO manager writes: a local folder or an fsspec URL."""
-        return self.storage.data_root(self.root)
 
     @field_validator("assets")
     @classmethod
@@ -259,52 +226,6 @@ class ProjectConfig(Section):
 
 
 # --- Reading and reporting --------------------------------------------------------------------
-
-
-def find_config(start: Path | None = None) -> Path:
-    """The ``assets.toml`` at or above ``start`` (default: the current folder).
-
-    ``start`` may also be the file itself. Raises :class:`ConfigError` if there is none.
-    """
-    here = (Path.cwd() if start is None else Path(start).expanduser()).resolve()
-    if here.is_file():
-        return here
-    if not here.exists():
-        raise ConfigError(f"{here}: no such file or folder")
-    for folder in (here, *here.parents):
-        if (folder / CONFIG_FILENAME).is_file():
-            return folder / CONFIG_FILENAME
-    raise ConfigError(
-        f"no {CONFIG_FILENAME} found in {here} or any parent folder; "
-        "run `assetflow init` or pass --project PATH"
-    )
-
-
-def load_config(path: Path) -> ProjectConfig:
-    """Read and validate ``path`` (an ``assets.toml``, or a folder holding one)."""
-    path = Path(path).expanduser()
-    if path.is_dir():
-        path = path / CONFIG_FILENAME
-    shown = display_path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(
-            f"{shown}: no such file; run `assetflow init` or pass --project PATH"
-        ) from None
-    except OSError as exc:
-        raise ConfigError(f"{shown}: cannot read: {exc.strerror or exc}") from None
-    try:
-        # utf-8-sig: editors on Windows start UTF-8 files with a byte-order mark.
-        data = tomllib.loads(raw.decode("utf-8-sig"))
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise ConfigError(f"{shown}: invalid TOML at line {line}: not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as exc:
-        found = re.fullmatch(r"(.*) \(at (line \d+, column \d+|end of document)\)", str(exc))
-        where = f"invalid TOML at {found[2]}: {found[1]}" if found else f"invalid TOML: {exc}"
-        raise ConfigError(f"{shown}: {where}") from None
-    return parse_config(data, path)
 
 
 def parse_config(data: Mapping[str, Any], path: Path) -> ProjectConfig:

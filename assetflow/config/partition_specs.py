@@ -1,13 +1,13 @@
 """The TOML shapes of ``partitions = {...}`` and ``deps = {...}``, and the definitions they declare.
 
 The pydantic models here validate the shape (as part of :mod:`assetflow.config.models`); the
-functions at the end turn them into the same objects a Python declaration builds, so SQL assets and
-Python assets are indistinguishable downstream. Errors name the TOML key path.
+functions of :mod:`assetflow.config.spec_building` turn them into the same objects a Python
+declaration builds, so SQL assets and Python assets are indistinguishable downstream. Errors name
+the TOML key path.
 """
 
 from __future__ import annotations
 
-import typing
 from typing import Annotated, Any, Literal
 
 from pydantic import field_validator, model_validator
@@ -24,25 +24,10 @@ from assetflow.config.fields import (
     show_value,
     unknown_key,
 )
-from assetflow.errors import DefinitionError
-from assetflow.mappings.core import (
-    AllPartitionsMapping,
-    IdentityMapping,
-    LastPartitionMapping,
-    PartitionMapping,
-    StaticMapping,
-    TimeWindowMapping,
-)
-from assetflow.partitions.core import (
-    DailyPartitions,
-    HourlyPartitions,
-    MonthlyPartitions,
-    MultiPartitions,
-    PartitionsDefinition,
-    StaticPartitions,
-    WeeklyPartitions,
-    static_key_problem,
-)
+from assetflow.config.section_reads import PARTITION_KINDS, PartitionsSpecReads
+from assetflow.config.spec_building import mapping_from_spec as mapping_from_spec
+from assetflow.config.spec_building import partitions_from_spec as partitions_from_spec
+from assetflow.partitions.core import static_key_problem
 
 # --- The TOML shapes (validated by pydantic in assetflow.config.models) ----------------------
 
@@ -55,11 +40,7 @@ class TimeWindowSpec(Section):
     timezone: Timezone | None = None
 
 
-PartitionsKind = Literal["hourly", "daily", "weekly", "monthly", "static", "multi"]
-_PARTITION_KINDS: tuple[PartitionsKind, ...] = typing.get_args(PartitionsKind)
-
-
-class PartitionsSpec(Section):
+class PartitionsSpec(Section, PartitionsSpecReads):
     """``partitions = {...}``: exactly one of the four time kinds, ``static`` or ``multi``."""
 
     hourly: TimeWindowSpec | None = None
@@ -68,16 +49,6 @@ class PartitionsSpec(Section):
     monthly: TimeWindowSpec | None = None
     static: list[str] | None = None
     multi: dict[Name, PartitionsSpec] | None = None
-
-    @property
-    def kind(self) -> PartitionsKind:
-        """Which of the six forms this is."""
-        return next(kind for kind in _PARTITION_KINDS if getattr(self, kind) is not None)
-
-    @property
-    def time_window(self) -> TimeWindowSpec | None:
-        """The table of a time kind; ``None`` for static and multi."""
-        return self.hourly or self.daily or self.weekly or self.monthly
 
     @field_validator("static")
     @classmethod
@@ -94,10 +65,10 @@ class PartitionsSpec(Section):
 
     @model_validator(mode="after")
     def _exactly_one(self) -> PartitionsSpec:
-        given = [kind for kind in _PARTITION_KINDS if getattr(self, kind) is not None]
+        given = [kind for kind in PARTITION_KINDS if getattr(self, kind) is not None]
         if len(given) != 1:
             got = " and ".join(given) or "none"
-            raise ValueError(f"expected exactly one of {', '.join(_PARTITION_KINDS)}; got {got}")
+            raise ValueError(f"expected exactly one of {', '.join(PARTITION_KINDS)}; got {got}")
         if self.multi is not None:
             problems: Problems = [
                 (("multi", name), "a dimension of multi partitions cannot be multi itself")
@@ -159,55 +130,3 @@ class MappingSpec(Section):
                 needed = "required" if self.kind == table else "not allowed"
                 raise ValueError(f"{table} is {needed} with kind = {self.kind!r}")
         return self
-
-
-# --- Conversion -------------------------------------------------------------------------------
-
-_TIME_KINDS: dict[str, type[PartitionsDefinition]] = {
-    "hourly": HourlyPartitions,
-    "daily": DailyPartitions,
-    "weekly": WeeklyPartitions,
-    "monthly": MonthlyPartitions,
-}
-
-
-def partitions_from_spec(spec: PartitionsSpec, where: str) -> PartitionsDefinition:
-    """The partition definition a ``partitions = {...}`` table declares."""
-    try:
-        window = spec.time_window
-        if window is not None:
-            factory = _TIME_KINDS[spec.kind]
-            return factory(start=window.start, end=window.end, timezone=window.timezone)  # type: ignore[call-arg]
-        if spec.static is not None:
-            return StaticPartitions(spec.static)
-        assert spec.multi is not None
-        return MultiPartitions(
-            {
-                name: partitions_from_spec(inner, f"{where}.multi.{name}")
-                for name, inner in spec.multi.items()
-            }
-        )
-    except DefinitionError as exc:
-        if str(exc).startswith("assets.toml"):
-            raise
-        raise DefinitionError(f"assets.toml: {where}: {exc}") from None
-
-
-def mapping_from_spec(spec: MappingSpec, where: str) -> PartitionMapping:
-    """The partition mapping a ``deps = { name = ... }`` value declares."""
-    if spec.kind == "identity":
-        return IdentityMapping()
-    if spec.kind == "all":
-        return AllPartitionsMapping()
-    if spec.kind == "last":
-        return LastPartitionMapping()
-    if spec.kind == "time_window":
-        assert spec.time_window is not None
-        return TimeWindowMapping(
-            start_offset=spec.time_window.start_offset, end_offset=spec.time_window.end_offset
-        )
-    assert spec.static is not None
-    try:
-        return StaticMapping({key: list(values) for key, values in spec.static.items()})
-    except DefinitionError as exc:
-        raise DefinitionError(f"assets.toml: {where}: {exc}") from None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import model_validator
@@ -16,14 +15,8 @@ from assetflow.config.fields import (
     numeric,
     raise_any,
 )
-from assetflow.config.remote_data import (
-    RemoteData,
-    credential_keys,
-    is_url,
-    local_path_of,
-    url_problem,
-)
-from assetflow.config.remote_data import data_root as resolve_data_root
+from assetflow.config.remote_data import credential_keys, is_url, local_path_of, url_problem
+from assetflow.config.section_reads import StorageReads
 
 __all__ = ["MAX_WORKERS", "ExecutorSection", "StorageSection"]
 
@@ -31,11 +24,12 @@ __all__ = ["MAX_WORKERS", "ExecutorSection", "StorageSection"]
 MAX_WORKERS = 1024
 
 
-class StorageSection(Section):
+class StorageSection(Section, StorageReads):
     """``[storage]``: where state, warehouse and parquet files live (relative to the root).
 
     ``data`` may be an fsspec URL (``s3://bucket/prefix``) with ``storage_options`` for its
     filesystem; credentials come from the environment only (see :mod:`.remote_data`).
+    Its paths are resolved by :class:`~assetflow.config.section_reads.StorageReads`.
     """
 
     state: Text = ".assetflow/state.duckdb"
@@ -69,27 +63,6 @@ class StorageSection(Section):
             )
         raise_any(problems)
         return self
-
-    def data_root(self, root: Path) -> Path | RemoteData:
-        """``data`` resolved: a local folder, or the :class:`RemoteData` of an fsspec URL."""
-        return resolve_data_root(self.data, root, self.storage_options)
-
-    @property
-    def lock_timeout_s(self) -> float | None:
-        """``lock_timeout`` in seconds; None for the default (``WAREHOUSE_WAIT_S``)."""
-        return None if self.lock_timeout is None else self.lock_timeout.total_seconds()
-
-    def resolve(self, root: Path) -> dict[str, Path]:
-        """``state``, ``warehouse`` and ``data`` as paths: ``~`` expanded, relative to ``root``.
-
-        ``data`` is left out when it is an fsspec URL: no local path can clash with it.
-        """
-        paths = {key: Path(getattr(self, key)).expanduser() for key in ("state", "warehouse")}
-        resolved = {key: path if path.is_absolute() else root / path for key, path in paths.items()}
-        data = self.data_root(root)
-        if isinstance(data, Path):
-            resolved["data"] = data
-        return resolved
 
 
 class ExecutorSection(Section):

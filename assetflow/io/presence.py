@@ -19,6 +19,7 @@ from the state file's ``verifications``.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -52,10 +53,14 @@ class MadeRecords(Protocol):
 
     def verification_marks(self, assets: Sequence[str]) -> dict[Node, tuple[str, str]]: ...
 
+    def scratch(self) -> AbstractContextManager[duckdb.DuckDBPyConnection]: ...
+
 
 # Up to this many rows (DuckDB's estimate) a table's partition keys are read at every status;
 # a bigger table is only checked to exist.
 PARTITION_CHECK_ROWS = 5_000_000
+# Numbers the warehouse's attachments (see _gone_from_warehouse).
+_ATTACHED = itertools.count()
 # DuckDB's words when another process (or connection of this one) has the file open.
 _BUSY = ("could not set lock", "conflicting lock", "already attached", "file handle conflict")
 
@@ -72,48 +77,57 @@ def damaged_partitions(
     with store.reading_session():
         made = store.made_with_data(stored, rows_if_few=True)
         verified = store.verification_marks(stored)
-    found: dict[Node, Damage] = {
-        node: (ReasonKind.DATA_CHANGED if result == "changed" else ReasonKind.DATA_MISSING, text)
-        for node, (result, text) in verified.items()
-    }
-    for node, detail in gone_partitions(graph, made, warehouse, data_dir).items():
+        found: dict[Node, Damage] = {
+            node: (
+                ReasonKind.DATA_CHANGED if result == "changed" else ReasonKind.DATA_MISSING,
+                text,
+            )
+            for node, (result, text) in verified.items()
+        }
+        with store.scratch() as scratch:  # no DuckDB of its own to open
+            gone = gone_partitions(graph, made, warehouse, data_dir, scratch)
+    for node, detail in gone.items():
         found[node] = (ReasonKind.DATA_MISSING, detail)
     return found
 
 
 def gone_partitions(
-    graph: AssetGraph, made: Any, warehouse: Path, data_dir: Path | RemoteData | None
+    graph: AssetGraph,
+    made: Any,
+    warehouse: Path,
+    data_dir: Path | RemoteData | None,
+    scratch: duckdb.DuckDBPyConnection | None = None,
 ) -> dict[Node, str]:
     """Of ``made`` (an Arrow table, or a list of tuples: asset, partition, materialization
     id, data version, row count), the partitions whose stored rows or file are gone, with what
-    is gone."""
+    is gone. The work tables go into ``scratch`` (a connection of the caller's, which keeps
+    it open; an in-memory DuckDB of its own without one)."""
     if (len(made) if isinstance(made, list) else made.num_rows) == 0:
         return {}
-    scratch = duckdb.connect()
-    try:
-        if isinstance(made, list):
-            assets, partitions, _, _, row_counts = zip(*made, strict=True)
-            _table_of_lists(
-                scratch,
-                "made",
-                {
-                    "asset": ("VARCHAR", assets),
-                    "partition": ("VARCHAR", partitions),
-                    "row_count": ("BIGINT", row_counts),
-                },
-            )
-        else:
-            scratch.register("made", made)
-        by_io: dict[str, list[str]] = {"duckdb": [], "parquet": []}
-        for name in graph.assets:
-            if graph[name].io in by_io:
-                by_io[graph[name].io].append(name)
-        found = _gone_from_warehouse(scratch, by_io["duckdb"], warehouse)
-        if data_dir is not None:
-            found.update(_gone_from_folder(scratch, by_io["parquet"], data_dir))
-        return found
-    finally:
-        scratch.close()
+    if scratch is None:
+        with duckdb.connect() as own:
+            return gone_partitions(graph, made, warehouse, data_dir, own)
+    if isinstance(made, list):
+        assets, partitions, _, _, row_counts = zip(*made, strict=True)
+        _table_of_lists(
+            scratch,
+            "made",
+            {
+                "asset": ("VARCHAR", assets),
+                "partition": ("VARCHAR", partitions),
+                "row_count": ("BIGINT", row_counts),
+            },
+        )
+    else:
+        scratch.register("made", made)
+    by_io: dict[str, list[str]] = {"duckdb": [], "parquet": []}
+    for name in graph.assets:
+        if graph[name].io in by_io:
+            by_io[graph[name].io].append(name)
+    found = _gone_from_warehouse(scratch, by_io["duckdb"], warehouse)
+    if data_dir is not None:
+        found.update(_gone_from_folder(scratch, by_io["parquet"], data_dir))
+    return found
 
 
 def _table_of_lists(
@@ -163,8 +177,11 @@ def _gone_from_warehouse(
         return _every(
             scratch, recorded, rows, f"its stored data is gone: the warehouse {path} does not exist"
         )
+    # Attached to the scratch's database (the state file's, shared by this process's readers
+    # of it): under a name of this call's own, detached after.
+    stored = f"stored_{os.getpid()}_{next(_ATTACHED)}"
     try:
-        scratch.execute(f"ATTACH {sql_string(str(path))} AS stored (READ_ONLY)")
+        scratch.execute(f"ATTACH {sql_string(str(path))} AS {stored} (READ_ONLY)")
     except duckdb.Error as error:
         if any(fragment in str(error).lower() for fragment in _BUSY):
             return {}  # a run has it open now: the next look will tell
@@ -180,7 +197,7 @@ def _gone_from_warehouse(
             scratch.execute(
                 "SELECT t.table_name, t.estimated_size FROM duckdb_tables() t "
                 "JOIN duckdb_columns() c USING (database_name, schema_name, table_name) "
-                "WHERE t.database_name = 'stored' AND t.schema_name = 'main' "
+                f"WHERE t.database_name = '{stored}' AND t.schema_name = 'main' "
                 "AND c.column_name = '_partition'"
             ).fetchall()
         )
@@ -195,7 +212,7 @@ def _gone_from_warehouse(
         if checked:
             present = " UNION ALL ".join(
                 f"SELECT {sql_string(name)} AS asset, _partition AS partition "
-                f"FROM stored.main.{quote_identifier(name)} GROUP BY _partition"
+                f"FROM {stored}.main.{quote_identifier(name)} GROUP BY _partition"
                 for name in checked
             )
             rows_gone = scratch.execute(
@@ -212,7 +229,7 @@ def _gone_from_warehouse(
             )
         return found
     finally:
-        scratch.execute("DETACH stored")
+        scratch.execute(f"DETACH {stored}")
 
 
 def _folder_names(data_dir: Path | RemoteData, asset: str) -> list[str] | None:

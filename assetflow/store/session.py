@@ -126,6 +126,21 @@ class StoreSession:
             finally:
                 del _shared_readers()[key]
 
+    @contextmanager
+    def scratch(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection for temporary tables and files attached read-only, next to this
+        file's reads: a cursor of the read connection (of the session, if one is open), with
+        temporary tables of its own, closed after the block. Cheaper than a DuckDB of its own
+        (an in-memory database costs ~0.01-0.02 s to open and close). Files it attaches are
+        attached to the state file's database: detach them in the block, under a name no
+        other thread uses."""
+        with self._reading() as connection:
+            cursor = connection.cursor()
+            try:
+                yield cursor
+            finally:
+                cursor.close()
+
     @property
     def in_reading_session(self) -> bool:
         """Whether this thread reads this file through a :meth:`reading_session` now (it
