@@ -157,7 +157,12 @@ def plan_command(
     )
     where = loaded.placement(plan, executor, address)
     if as_json:
-        print_json({**plan.to_json(), "runs_on": where})
+        from assetflow.cli.streams import document_stream
+        from assetflow.planner.plan_json import plan_json_chunks
+
+        stream = document_stream()  # in pieces: a million steps are ~200 MB of text
+        for chunk in plan_json_chunks(plan, {"runs_on": where}):
+            stream.write(chunk)
         return
     typer.echo(plan.explain() if every_step else render_plan_summary(plan))
     elsewhere = sorted({kind for kind in where.values() if kind != "coordinator"})

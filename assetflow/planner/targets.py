@@ -20,6 +20,7 @@ from typing import overload
 from assetflow.errors import PartitionError
 from assetflow.graph.asset_graph import AssetGraph
 from assetflow.partitions.core import PartitionsDefinition, TimeWindowPartitions
+from assetflow.partitions.keyspace import KeySequence
 from assetflow.planner.keys import ExistingKeys
 
 Node = tuple[str, str]
@@ -73,8 +74,14 @@ class Targets(Sequence[Node]):
         known = self._sets.get(asset)
         if known is None:
             keys = self._by_asset().get(asset, ())
+            if isinstance(keys, KeySequence):  # arithmetic, not a set of a million keys
+                return key in keys
             known = self._sets[asset] = frozenset(keys)
         return key in known
+
+    def keys_of(self, asset: str) -> Sequence[str]:
+        """The targeted keys of ``asset`` (none if it is not targeted)."""
+        return self._by_asset().get(asset, ())
 
     def _by_asset(self) -> dict[str, Sequence[str]]:
         index: dict[str, Sequence[str]] | None = self.__dict__.get("_index")

@@ -1,0 +1,159 @@
+"""Property tests of the index arithmetic over partition keys and of index ranges, each held
+equal to the plain per-key enumeration (``keys()``, Python sets) on small generated cases."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from assetflow.partitions import keyspace, ranges
+from assetflow.partitions.core import (
+    UNPARTITIONED,
+    DailyPartitions,
+    HourlyPartitions,
+    MonthlyPartitions,
+    MultiPartitions,
+    PartitionsDefinition,
+    StaticPartitions,
+    WeeklyPartitions,
+)
+
+NOW = datetime(2024, 3, 12, 7, 30, tzinfo=UTC)
+
+range_lists = st.lists(st.tuples(st.integers(-3, 40), st.integers(-3, 40)), max_size=6)
+
+
+def as_set(rs: ranges.Ranges) -> set[int]:
+    return {i for lo, hi in rs for i in range(lo, hi)}
+
+
+def plain(raw: list[tuple[int, int]]) -> set[int]:
+    return {i for lo, hi in raw for i in range(lo, hi)}
+
+
+@given(range_lists, range_lists, st.integers(0, 45), st.integers(-5, 45))
+def test_range_arithmetic_matches_sets(
+    a_raw: list[tuple[int, int]], b_raw: list[tuple[int, int]], total: int, probe: int
+) -> None:
+    a, b = ranges.normalize(a_raw), ranges.normalize(b_raw)
+    assert as_set(a) == plain(a_raw)
+    assert all(lo < hi for lo, hi in a)
+    assert all(x[1] < y[0] for x, y in itertools.pairwise(a))  # sorted, not touching
+    assert ranges.count(a) == len(plain(a_raw))
+    assert ranges.contains(a, probe) == (probe in plain(a_raw))
+    assert as_set(ranges.intersect(a, b)) == plain(a_raw) & plain(b_raw)
+    assert as_set(ranges.difference(a, b)) == plain(a_raw) - plain(b_raw)
+    assert as_set(ranges.complement(a, total)) == set(range(total)) - plain(a_raw)
+    assert ranges.from_indexes(sorted(plain(a_raw), reverse=True)) == a
+    assert list(ranges.indexes(a)) == sorted(plain(a_raw))
+    ordered = sorted(plain(a_raw))
+    for n in (0, len(ordered) // 2, len(ordered) - 1):
+        if 0 <= n < len(ordered):
+            assert ranges.nth(a, n) == ordered[n]
+    with pytest.raises(IndexError):
+        ranges.nth(a, len(ordered))
+
+
+def _static(size: int) -> StaticPartitions:
+    return StaticPartitions([f"k{i}" for i in range(size)])
+
+
+@st.composite
+def definitions(draw: st.DrawFn) -> PartitionsDefinition:
+    kind = draw(
+        st.sampled_from(["none", "static", "daily", "weekly", "monthly", "hourly", "multi"])
+    )
+    if kind == "none":
+        return UNPARTITIONED
+    if kind == "static":
+        return _static(draw(st.integers(1, 6)))
+    if kind == "multi":
+        first = draw(st.sampled_from(["static", "daily"]))
+        head: PartitionsDefinition = (
+            _static(draw(st.integers(1, 4)))
+            if first == "static"
+            else DailyPartitions(start=NOW.date() - timedelta(days=draw(st.integers(0, 5))))
+        )
+        return MultiPartitions({"a": head, "b": _static(draw(st.integers(1, 4)))})  # type: ignore[dict-item]
+    zone = draw(st.sampled_from([None, "UTC", "America/New_York", "Australia/Lord_Howe"]))
+    back = draw(st.integers(0, 60))
+    if kind == "hourly":
+        start = NOW.replace(minute=0, tzinfo=None) - timedelta(hours=back)
+        return HourlyPartitions(start=start, timezone=zone)
+    if kind == "daily":
+        return DailyPartitions(start=NOW.date() - timedelta(days=back), timezone=zone)
+    if kind == "weekly":
+        monday = NOW.date() - timedelta(days=NOW.date().weekday() + 7 * (back // 7))
+        return WeeklyPartitions(start=monday, timezone=zone)
+    return MonthlyPartitions(start=date(2024 - back // 12, 1 + back % 12, 1), timezone=zone)
+
+
+@settings(max_examples=150, deadline=None)
+@given(definitions(), st.integers(0, 200), st.integers(0, 200), st.integers(0, 50))
+def test_key_arithmetic_matches_enumeration(
+    definition: PartitionsDefinition, lo: int, hi: int, moment: int
+) -> None:
+    now = NOW + timedelta(hours=moment * 7)
+    keys = definition.keys(now)
+    assert keyspace.key_count(definition, now) == len(keys)
+    for i, key in enumerate(keys):
+        assert keyspace.index_of(definition, key, now) == i
+        assert keyspace.key_at(definition, i, now) == key
+    assert keyspace.keys_between(definition, lo, hi, now) == keys[lo:hi]
+    seq = keyspace.KeySequence(definition, now, 0, len(keys))
+    assert list(seq) == keys and len(seq) == len(keys) and seq == keys
+    view = seq[lo:hi]
+    assert list(view) == keys[lo:hi]
+    for key in keys[:3] + keys[-3:]:
+        assert (key in view) == (key in keys[lo:hi])
+    for stranger in ["nope", "2024-01-01|k0|k1", "2024-02-30", "2024-03-01T00:00+09:00", "k99"]:
+        assert (keyspace.index_of(definition, stranger, now) is not None) == (stranger in keys)
+
+
+@settings(max_examples=60, deadline=None)
+@given(definitions(), st.integers(0, 50))
+def test_layout_names_the_same_numbering(definition: PartitionsDefinition, moment: int) -> None:
+    """Where a layout exists, its key format and start give back every key at its index."""
+    now = NOW + timedelta(hours=moment * 7)
+    layout = keyspace.layout_of(definition, now)
+    keys = definition.keys(now)
+    if layout is None:
+        assert isinstance(definition, HourlyPartitions | MultiPartitions)
+        return
+    assert layout.count == len(keys)
+    assert [_key_of_layout(layout, i) for i in range(len(keys))] == keys
+
+
+def _key_of_layout(layout: keyspace.Layout, index: int) -> str:
+    if layout.unit == "none":
+        return "-"
+    if layout.unit == "list":
+        return layout.keys[index]
+    if layout.unit == "multi":
+        parts = []
+        for part in reversed(layout.parts):
+            index, at = divmod(index, part.count)
+            parts.append(_key_of_layout(part, at))
+        return "|".join(reversed(parts))
+    if layout.unit == "month":
+        year, month = (int(x) for x in layout.start.split("-"))
+        year, month = divmod(year * 12 + month - 1 + index, 12)
+        return f"{year:04d}-{month + 1:02d}"
+    if layout.unit == "hour":
+        start = datetime.strptime(layout.start, "%Y-%m-%dT%H:%M")
+        return (start + timedelta(hours=index)).strftime("%Y-%m-%dT%H:%M")
+    step = 7 if layout.unit == "week" else 1
+    return (date.fromisoformat(layout.start) + timedelta(days=step * index)).isoformat()
+
+
+def test_utc_hourly_keys_match_key_at_over_years() -> None:
+    hourly = HourlyPartitions(start="1910-01-01T00:00", end="1913-03-01T05:00", timezone="UTC")
+    total = hourly.total()
+    assert total is not None
+    made = hourly._make_keys(0, total)
+    assert made == [hourly.key_at(i) for i in range(total)]
+    assert hourly._make_keys(17, 19) == [hourly.key_at(17), hourly.key_at(18)]
