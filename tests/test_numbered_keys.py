@@ -25,6 +25,7 @@ from test_planner_properties import SETTINGS, START, graphs
 from assetflow.application.operations import _screened, count_statuses
 from assetflow.graph.asset_graph import AssetGraph
 from assetflow.partitions import keyspace
+from assetflow.planner import plan_json
 from assetflow.planner.plan import build_plan
 from assetflow.planner.plan_json import plan_json_chunks
 from assetflow.planner.screen import Candidates
@@ -37,12 +38,12 @@ from assetflow.store import StateStore
 
 @pytest.fixture
 def numbered() -> Iterator[None]:
-    listed = keyspace.LISTED_KEYS
-    keyspace.LISTED_KEYS = 0
+    listed, chunk = keyspace.LISTED_KEYS, plan_json.CHUNK_KEYS
+    keyspace.LISTED_KEYS, plan_json.CHUNK_KEYS = 0, 2  # a range's steps in several chunks
     try:
         yield
     finally:
-        keyspace.LISTED_KEYS = listed
+        keyspace.LISTED_KEYS, plan_json.CHUNK_KEYS = listed, chunk
 
 
 def test_screening_property_with_numbered_keys(numbered: None) -> None:
@@ -104,8 +105,10 @@ def _plans_and_counts_match(
                     replace(want_plan, estimates=estimates),
                 )
                 extra = {"runs_on": dict.fromkeys(names, "coordinator")}
-                text = json.dumps({**want_plan.to_json(), **extra}, indent=2, default=str)
+                text = json.dumps({**got.to_json(), **extra}, indent=2, default=str)
                 assert "".join(plan_json_chunks(got, extra)) == text + "\n"
+                # Step ranges sum estimates per asset: the same, to the last bits of a float.
+                assert got.estimated_seconds == pytest.approx(want_plan.estimated_seconds)
                 if isinstance(got.steps, PlanSteps):
                     assert [got.steps[i] for i in range(len(got.steps))] == list(want_plan.steps)
 

@@ -24,6 +24,7 @@ from assetflow.planner.steps import PlanStep, PlanSteps, StepRange
 _MARKER = "\x00steps\x00"
 _HOLE = "\x01"
 _INDENT = "    "  # a step's lines within {"steps": [...]} at indent=2
+CHUNK_KEYS = 4096  # steps of a range written at a time
 
 
 def plan_json_chunks(plan: Plan, extra: Mapping[str, Any]) -> Iterator[str]:
@@ -50,6 +51,7 @@ def plan_json_chunks(plan: Plan, extra: Mapping[str, Any]) -> Iterator[str]:
         else:
             for piece in _range_texts(segment):
                 yield separator + piece
+                separator = ",\n"
         separator = ",\n"
     yield tail + "\n"
 
@@ -65,9 +67,10 @@ def _range_texts(segment: StepRange) -> Iterator[str]:
     plain = _plain_keys(segment.keys.definition)
     if plain:
         before, after = before + '"', '"' + after
-    for chunk in segment.key_chunks():
+    between = after + ",\n" + before  # one join per chunk: before k1 after,\n before k2 after
+    for chunk in segment.key_chunks(CHUNK_KEYS):
         keys = chunk if plain else [json.dumps(key) for key in chunk]
-        yield ",\n".join([before + key + after for key in keys])
+        yield before + between.join(keys) + after
 
 
 def _plain_keys(definition: PartitionsDefinition) -> bool:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, overload
 
 from assetflow.partitions import ranges
-from assetflow.partitions.keyspace import KeySequence
+from assetflow.partitions.keyspace import KeySequence, keys_between
 from assetflow.planner.status import Node, Reason, node_name
 from assetflow.records import PartitionStatus
 
@@ -81,9 +81,11 @@ class StepRange:
 
     def key_chunks(self, size: int = 4096) -> Iterator[list[str]]:
         """The keys in order, a list of at most ``size`` at a time."""
+        keys, offset = self.keys, self.keys.lo
         for lo, hi in self.found:
             for start in range(lo, hi, size):
-                yield list(self.keys[start : min(start + size, hi)])
+                end = min(start + size, hi)
+                yield keys_between(keys.definition, offset + start, offset + end, keys.now)
 
     def steps(self) -> Iterator[PlanStep]:
         for chunk in self.key_chunks():
