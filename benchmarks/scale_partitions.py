@@ -129,7 +129,9 @@ def seed(name: str, folder: Path) -> dict[str, Any]:
     project = Project.load(folder)
     store = StateStore(project.config.state_path)
     run_id, at = "20240101-000000-scale", datetime(2024, 2, 1, tzinfo=UTC)
-    run = RunRecord(run_id, "materialize", "*", {}, RunStatus.RUNNING, at, "bench", 0, "bench")
+    run = RunRecord(
+        run_id, "materialize", "*", {}, RunStatus.RUNNING, at, host="bench", version="bench"
+    )
     store.append(runs_started=[run])
     plan: list[tuple[str, list[str], str | None]] = []
     if name == "hourly-made":

@@ -4,6 +4,7 @@ equal to the plain per-key enumeration (``keys()``, Python sets) on small genera
 from __future__ import annotations
 
 import itertools
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -157,3 +158,35 @@ def test_utc_hourly_keys_match_key_at_over_years() -> None:
     made = hourly._make_keys(0, total)
     assert made == [hourly.key_at(i) for i in range(total)]
     assert hourly._make_keys(17, 19) == [hourly.key_at(17), hourly.key_at(18)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 90), st.integers(0, 90), st.sampled_from(["UTC", "Europe/Paris"]))
+def test_targets_of_a_range_are_a_slice_when_keys_are_numbered(
+    first: int, last: int, zone: str
+) -> None:
+    """``--from/--to`` over an asset whose keys are numbered: the same keys as key_range, and
+    the same error when reversed."""
+    from assetflow.definitions.assets import AssetDef
+    from assetflow.errors import PartitionError
+    from assetflow.graph.asset_graph import AssetGraph
+    from assetflow.planner.targets import resolve_targets
+
+    hourly = HourlyPartitions(start="2024-03-28T00:00", timezone=zone)
+    graph = AssetGraph([AssetDef("h", code_version="c").replace(partitions=hourly)])
+    now = datetime(2024, 4, 1, 12, tzinfo=UTC)
+    keys = hourly.keys(now)
+    listed = keyspace.LISTED_KEYS
+    keyspace.LISTED_KEYS = 0
+    try:
+        try:
+            want = hourly.key_range(keys[first], keys[last], now)
+        except PartitionError as error:
+            with pytest.raises(PartitionError, match=re.escape(str(error))):
+                resolve_targets(graph, ["h"], now, first=keys[first], last=keys[last])
+            return
+        got = resolve_targets(graph, ["h"], now, first=keys[first], last=keys[last])
+    finally:
+        keyspace.LISTED_KEYS = listed
+    assert list(got) == [("h", key) for key in want]
+    assert isinstance(got.keys_of("h"), keyspace.KeySequence)

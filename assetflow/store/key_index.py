@@ -21,20 +21,26 @@ class IndexSql:
     """An index expression with the joins, conditions and parameters it needs."""
 
     expression: str = "0"
+    source: str = "partition_status s"  # what the column belongs to
     joins: list[str] = field(default_factory=list)
     conditions: list[str] = field(default_factory=list)
     parameters: dict[str, object] = field(default_factory=dict)
 
 
-def index_sql(layout: Layout, column: str, prefix: str = "k") -> IndexSql:
-    """The index of the key in ``column`` (a column reference such as ``s.partition``)."""
+def index_sql(layout: Layout, column: str = "s.partition", prefix: str = "k") -> IndexSql:
+    """The index of the key in ``column`` (``TABLE.partition`` of ``partition_status``; use
+    ``IndexSql.source`` as that table in the FROM clause)."""
     found = IndexSql()
     if layout.unit == "multi":
-        pipes = f"length({column}) - length(replace({column}, '|', ''))"
-        found.conditions.append(f"{pipes} = {len(layout.parts) - 1}")
+        # Split once, in a subquery: a join on split_part splits again for every probe.
+        table, _, name = column.partition(".")
+        found.source = (
+            f"(SELECT *, string_split({name}, '|') AS parts FROM partition_status) {table}"
+        )
+        found.conditions.append(f"len({table}.parts) = {len(layout.parts)}")
         terms: list[str] = []
         for i, part in enumerate(layout.parts):
-            inner = _part(part, f"split_part({column}, '|', {i + 1})", f"{prefix}{i}", found)
+            inner = _part(part, f"{table}.parts[{i + 1}]", f"{prefix}{i}", found)
             found.conditions.append(f"({inner}) BETWEEN 0 AND {part.count - 1}")
             terms.append(f"({inner})")
         expression = terms[0]

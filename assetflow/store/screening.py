@@ -60,7 +60,7 @@ SELECT s.asset, count(*), max(s.last_success_at),
            OR s.last_success_code_version IS DISTINCT FROM a.code
            OR s.last_success_inputs_version IS DISTINCT FROM a.inputs_version
     )
-FROM partition_status s JOIN assets a ON a.asset = s.asset {joins}
+FROM {source} JOIN assets a ON a.asset = s.asset {joins}
 WHERE {conditions}
 GROUP BY s.asset
 """
@@ -68,7 +68,7 @@ _ISLANDS = """
 SELECT asset, min(idx), max(idx) + 1 FROM (
     SELECT s.asset, {index} AS idx,
            {index} - row_number() OVER (PARTITION BY s.asset ORDER BY {index}) AS island
-    FROM partition_status s {joins}
+    FROM {source} {joins}
     WHERE s.asset IN (SELECT UNNEST($incomplete)) AND {conditions}
 ) GROUP BY asset, island ORDER BY asset, 2
 """
@@ -148,7 +148,7 @@ def _scan_laid_out(
     index = index_sql(layout, "s.partition")
     joins, conditions = " ".join(index.joins), " AND ".join(index.conditions) or "true"
     rows = connection.execute(
-        _LAID_OUT.format(joins=joins, conditions=conditions),
+        _LAID_OUT.format(source=index.source, joins=joins, conditions=conditions),
         {
             **index.parameters,
             "names": [asset.name for asset in assets],
@@ -160,7 +160,9 @@ def _scan_laid_out(
     incomplete = [a.name for a in assets if found.get(a.name, (0,))[0] < layout.count]
     islands: dict[str, list[tuple[int, int]]] = {name: [] for name in incomplete}
     if incomplete and any(name in found for name in incomplete):
-        query = _ISLANDS.format(index=index.expression, joins=joins, conditions=conditions)
+        query = _ISLANDS.format(
+            index=index.expression, source=index.source, joins=joins, conditions=conditions
+        )
         for asset, lo, hi in connection.execute(
             query, {**index.parameters, "incomplete": incomplete}
         ).fetchall():
