@@ -284,6 +284,9 @@ def load() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["--seed"]:
+        print(f"  {seed(args[1], Path(args[2]))}", file=sys.stderr, flush=True)
+        return 0
     if args[:1] == ["--check"]:
         print(check(args[1], args[2], Path(args[3])) or "", end="")
         return 0
@@ -305,7 +308,8 @@ def main(argv: list[str] | None = None) -> int:
             write_project(name, folder)
             if name.endswith("made"):
                 print(f"seeding {name} ...", file=sys.stderr, flush=True)
-                print(f"  {seed(name, folder)}", file=sys.stderr, flush=True)
+                # In a child: a child forked from a process that grew reports its memory.
+                subprocess.run([sys.executable, __file__, "--seed", name, str(folder)], check=True)
         chosen = commands(name)
         if options.commands:
             chosen = {k: v for k, v in chosen.items() if k in options.commands.split(",")}

@@ -190,3 +190,56 @@ def test_targets_of_a_range_are_a_slice_when_keys_are_numbered(
         keyspace.LISTED_KEYS = listed
     assert list(got) == [("h", key) for key in want]
     assert isinstance(got.keys_of("h"), keyspace.KeySequence)
+
+
+STRANGERS = [
+    "-",
+    "nope",
+    "2024-01-01|k0|k1",
+    "2024-02-30",
+    "2024-3-01",
+    "2024-03-01T00:00+09:00",
+    "2024-03-01T00:30",
+    "2024-03-11T7:00",
+    "2024-03",
+    "2024-13",
+    "2024-03-04",
+    "1999-12-27",
+    "2030-01-01",
+    "k99",
+    "k0|k9",
+    "2024-03-10|k0",
+    "2024-03-10T00:00|k0",
+]
+
+
+@settings(max_examples=80, deadline=None)
+@given(definitions(), st.integers(0, 50), st.sampled_from([None, *STRANGERS]))
+def test_sql_numbering_finds_exactly_the_existing_keys(
+    definition: PartitionsDefinition, moment: int, extra: str | None
+) -> None:
+    """The status cache's keys numbered in SQL (store.key_index): exactly the existing keys,
+    each at its index, whatever else the cache holds."""
+    import duckdb
+
+    from assetflow.store.key_index import existing_rows
+
+    now = NOW + timedelta(hours=moment * 7)
+    layout = keyspace.layout_of(definition, now)
+    if layout is None:
+        return
+    keys = definition.keys(now)
+    others = [k for k in STRANGERS if k not in keys]
+    other_definition_keys = DailyPartitions(start="2024-03-01").keys(now)[:5] + [
+        HourlyPartitions(start="2024-03-10T00:00").key_at(i) for i in range(3)
+    ]
+    stored = list(dict.fromkeys(keys + others + other_definition_keys + ([extra] if extra else [])))
+    con = duckdb.connect()
+    con.execute("CREATE TABLE partition_status (asset VARCHAR, partition VARCHAR)")
+    con.execute("INSERT INTO partition_status SELECT 'a', UNNEST(?::VARCHAR[])", [stored])
+    con.execute("INSERT INTO partition_status VALUES ('other', ?)", [keys[0] if keys else "-"])
+    sql, parameters = existing_rows(layout)
+    found = con.execute(
+        f"SELECT partition, idx FROM ({sql}) ORDER BY idx", {**parameters, "names": ["a"]}
+    ).fetchall()
+    assert found == [(key, i) for i, key in enumerate(keys)]

@@ -1,90 +1,86 @@
 """Partition keys to their index, in SQL, from a :class:`~assetflow.partitions.keyspace.Layout`.
 
 Screening an asset of a million partitions must not send a million keys to DuckDB: the status
-cache's keys are numbered in the query instead. :func:`index_sql` gives the SQL expression of
-a key's index (NULL or out of range when the key does not exist now), the joins it needs
-(static keys, by position) and the conditions that hold exactly for existing keys: written
-exactly as the key at that index, within ``[0, count)`` in every dimension.
+cache's keys are numbered in the query instead. :func:`existing_rows` is a subquery of the
+``partition_status`` rows of some assets whose key exists now, each with its index ``idx``:
+the key is written exactly as the key at that index, and the index lies within ``[0, count)``
+in every dimension. Each value is computed once, one level of the subquery after another
+(DuckDB does not share an expression repeated in a condition and a projection).
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass, field
 
 from assetflow.partitions.keyspace import Layout
 
 _HOUR_FORMAT = "%Y-%m-%dT%H:%M"
 
 
-@dataclass
-class IndexSql:
-    """An index expression with the joins, conditions and parameters it needs."""
+def existing_rows(layout: Layout, names: str = "names") -> tuple[str, dict[str, object]]:
+    """The subquery (to alias) of the rows of assets ``$names`` whose key exists, with
+    ``idx``; and the parameters it needs besides ``names``."""
+    multi = layout.unit == "multi"
+    parts = layout.parts if multi else (layout,)
+    texts = [f"parts[{i + 1}]" if multi else "partition" for i in range(len(parts))]
+    split = ", string_split(partition, '|') AS parts" if multi else ""
+    base = f"SELECT *{split} FROM partition_status WHERE asset IN (SELECT UNNEST(${names}))"
+    parsed: list[str] = []
+    joins: list[str] = []
+    canonical: list[str] = []
+    numbers: list[str] = []
+    steps: list[int] = []
+    parameters: dict[str, object] = {}
+    for i, (part, text) in enumerate(zip(parts, texts, strict=True)):
+        value, number, step, check, join = _dimension(part, text, f"p{i}", f"k{i}")
+        parsed.append(f"{value} AS p{i}")
+        canonical.append(check)
+        numbers.append(f"{number} AS n{i}")
+        steps.append(step)
+        if join:
+            joins.append(join)
+            parameters[f"k{i}"] = list(part.keys)
+    conditions = [f"len(parts) = {len(parts)}"] if multi else []
+    index = "0"
+    for i, (part, step) in enumerate(zip(parts, steps, strict=True)):
+        if step > 1:
+            conditions.append(f"n{i} % {step} = 0")
+        conditions.append(f"n{i} // {step} BETWEEN 0 AND {part.count - 1}")
+        index = f"({index}) * {part.count} + n{i} // {step}"
+    sql = (
+        f"SELECT *, {index} AS idx FROM ("
+        f"SELECT *, {', '.join(numbers)} FROM ("
+        f"SELECT b.*, {', '.join(parsed)} FROM ({base}) b {' '.join(joins)}"
+        f") WHERE {' AND '.join(canonical)}"
+        f") WHERE {' AND '.join(conditions)}"
+    )
+    return sql, parameters
 
-    expression: str = "0"
-    source: str = "partition_status s"  # what the column belongs to
-    joins: list[str] = field(default_factory=list)
-    conditions: list[str] = field(default_factory=list)
-    parameters: dict[str, object] = field(default_factory=dict)
 
-
-def index_sql(layout: Layout, column: str = "s.partition", prefix: str = "k") -> IndexSql:
-    """The index of the key in ``column`` (``TABLE.partition`` of ``partition_status``; use
-    ``IndexSql.source`` as that table in the FROM clause)."""
-    found = IndexSql()
-    if layout.unit == "multi":
-        # Split once, in a subquery: a join on split_part splits again for every probe.
-        table, _, name = column.partition(".")
-        found.source = (
-            f"(SELECT *, string_split({name}, '|') AS parts FROM partition_status) {table}"
-        )
-        found.conditions.append(f"len({table}.parts) = {len(layout.parts)}")
-        terms: list[str] = []
-        for i, part in enumerate(layout.parts):
-            inner = _part(part, f"{table}.parts[{i + 1}]", f"{prefix}{i}", found)
-            found.conditions.append(f"({inner}) BETWEEN 0 AND {part.count - 1}")
-            terms.append(f"({inner})")
-        expression = terms[0]
-        for part, term in zip(layout.parts[1:], terms[1:], strict=True):
-            expression = f"({expression}) * {part.count} + {term}"
-        found.expression = expression
-        return found
-    found.expression = _part(layout, column, prefix, found)
-    found.conditions.append(f"({found.expression}) BETWEEN 0 AND {layout.count - 1}")
-    return found
-
-
-def _part(layout: Layout, text: str, name: str, into: IndexSql) -> str:
-    """The index expression of one dimension; adds its joins, conditions and parameters."""
+def _dimension(layout: Layout, text: str, value: str, table: str) -> tuple[str, str, int, str, str]:
+    """One dimension: its parsed value, the number derived from it (the index times the step),
+    the step, the check that the text is written as that value's key, and a join if any."""
     start = layout.start
     if layout.unit == "none":
-        into.conditions.append(f"{text} = '-'")
-        return "0"
+        return "0", value, 1, f"{text} = '-'", ""
     if layout.unit == "list":
-        into.joins.append(
-            f"JOIN (SELECT UNNEST(${name}) AS key, UNNEST(range(len(${name}))) AS pos) {name} "
-            f"ON {name}.key = {text}"
+        join = (
+            f"JOIN (SELECT UNNEST(${table}) AS key, UNNEST(range(len(${table}))) AS pos) "
+            f"{table} ON {table}.key = b.{text}"
         )
-        into.parameters[name] = list(layout.keys)
-        return f"{name}.pos"
+        return f"{table}.pos", value, 1, "true", join
     if layout.unit in ("day", "week"):
-        day = f"TRY_CAST({text} AS DATE)"
-        into.conditions.append(f"strftime({day}, '%Y-%m-%d') = {text}")
-        days = f"date_diff('day', DATE '{_literal(start)}', {day})"
-        if layout.unit == "day":
-            return days
-        into.conditions.append(f"{days} % 7 = 0")
-        return f"({days}) // 7"
+        number = f"date_diff('day', DATE '{_literal(start)}', {value})"
+        check = f"strftime({value}, '%Y-%m-%d') = {text}"
+        return f"TRY_CAST(b.{text} AS DATE)", number, 7 if layout.unit == "week" else 1, check, ""
     if layout.unit == "month":
-        day = f"TRY_CAST({text} || '-01' AS DATE)"
-        into.conditions.append(f"strftime({day}, '%Y-%m') = {text}")
         year, month = (int(part) for part in start.split("-"))
-        return f"(year({day}) * 12 + month({day}) - 1 - {year * 12 + month - 1})"
+        number = f"year({value}) * 12 + month({value}) - 1 - {year * 12 + month - 1}"
+        check = f"strftime({value}, '%Y-%m') = {text}"
+        return f"TRY_CAST(b.{text} || '-01' AS DATE)", number, 1, check, ""
     if layout.unit == "hour":
-        wall = f"TRY_STRPTIME({text}, '{_HOUR_FORMAT}')"
-        into.conditions.append(f"strftime({wall}, '{_HOUR_FORMAT}') = {text}")
-        minutes = f"date_diff('minute', TIMESTAMP '{_literal(start.replace('T', ' '))}', {wall})"
-        into.conditions.append(f"{minutes} % 60 = 0")
-        return f"({minutes}) // 60"
+        literal = _literal(start.replace("T", " "))
+        number = f"date_diff('minute', TIMESTAMP '{literal}', {value})"
+        check = f"strftime({value}, '{_HOUR_FORMAT}') = {text}"
+        return f"TRY_STRPTIME(b.{text}, '{_HOUR_FORMAT}')", number, 60, check, ""
     raise ValueError(f"unknown layout unit {layout.unit!r}")
 
 

@@ -20,7 +20,7 @@ from assetflow.partitions.keyspace import Layout
 from assetflow.planner.screen import AssetScreen, ScreenSpec
 from assetflow.records import PartitionState
 from assetflow.store.codec import utc
-from assetflow.store.key_index import index_sql
+from assetflow.store.key_index import existing_rows
 from assetflow.store.status import STATUS_COLUMNS, StatusRow, build_snapshot, read_lineage_inputs
 
 Node = tuple[str, str]
@@ -60,16 +60,13 @@ SELECT s.asset, count(*), max(s.last_success_at),
            OR s.last_success_code_version IS DISTINCT FROM a.code
            OR s.last_success_inputs_version IS DISTINCT FROM a.inputs_version
     )
-FROM {source} JOIN assets a ON a.asset = s.asset {joins}
-WHERE {conditions}
+FROM ({rows}) s JOIN assets a ON a.asset = s.asset
 GROUP BY s.asset
 """
 _ISLANDS = """
 SELECT asset, min(idx), max(idx) + 1 FROM (
-    SELECT s.asset, {index} AS idx,
-           {index} - row_number() OVER (PARTITION BY s.asset ORDER BY {index}) AS island
-    FROM {source} {joins}
-    WHERE s.asset IN (SELECT UNNEST($incomplete)) AND {conditions}
+    SELECT asset, idx, idx - row_number() OVER (PARTITION BY asset ORDER BY idx) AS island
+    FROM ({rows})
 ) GROUP BY asset, island ORDER BY asset, 2
 """
 
@@ -145,12 +142,11 @@ def _scan_laid_out(
     absent: dict[str, ranges.Ranges],
 ) -> dict[str, tuple[int, datetime | None, list[str]]]:
     """Screen ``assets`` (sharing ``layout``) with keys numbered in SQL; fills ``absent``."""
-    index = index_sql(layout, "s.partition")
-    joins, conditions = " ".join(index.joins), " AND ".join(index.conditions) or "true"
+    rows_sql, parameters = existing_rows(layout)
     rows = connection.execute(
-        _LAID_OUT.format(source=index.source, joins=joins, conditions=conditions),
+        _LAID_OUT.format(rows=rows_sql),
         {
-            **index.parameters,
+            **parameters,
             "names": [asset.name for asset in assets],
             "codes": [asset.code_version for asset in assets],
             "inputs": [asset.inputs_version for asset in assets],
@@ -159,12 +155,10 @@ def _scan_laid_out(
     found = {asset: (count, at, flagged or []) for asset, count, at, flagged in rows}
     incomplete = [a.name for a in assets if found.get(a.name, (0,))[0] < layout.count]
     islands: dict[str, list[tuple[int, int]]] = {name: [] for name in incomplete}
-    if incomplete and any(name in found for name in incomplete):
-        query = _ISLANDS.format(
-            index=index.expression, source=index.source, joins=joins, conditions=conditions
-        )
+    if any(name in found for name in incomplete):
+        query = _ISLANDS.format(rows=rows_sql)
         for asset, lo, hi in connection.execute(
-            query, {**index.parameters, "incomplete": incomplete}
+            query, {**parameters, "names": [n for n in incomplete if n in found]}
         ).fetchall():
             islands[asset].append((int(lo), int(hi)))
     for name, present in islands.items():
