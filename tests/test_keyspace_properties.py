@@ -125,7 +125,7 @@ def test_layout_names_the_same_numbering(definition: PartitionsDefinition, momen
     if layout is None:
         assert isinstance(definition, HourlyPartitions | MultiPartitions)
         return
-    assert layout.count == len(keys)
+    assert layout.size == len(keys)
     assert [_key_of_layout(layout, i) for i in range(len(keys))] == keys
 
 
@@ -137,7 +137,7 @@ def _key_of_layout(layout: keyspace.Layout, index: int) -> str:
     if layout.unit == "multi":
         parts = []
         for part in reversed(layout.parts):
-            index, at = divmod(index, part.count)
+            index, at = divmod(index, part.size)
             parts.append(_key_of_layout(part, at))
         return "|".join(reversed(parts))
     if layout.unit == "month":

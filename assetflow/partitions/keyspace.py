@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import overload
+from typing import NamedTuple, overload
 
 from assetflow.errors import PartitionError
 from assetflow.partitions.core import (
@@ -201,22 +200,21 @@ class KeySequence(Sequence[str]):
         return f"KeySequence({self.definition}, [{self.lo}, {self.hi}))"
 
 
-@dataclass(frozen=True)
-class Layout:
+class Layout(NamedTuple):
     """How the index of an existing key follows from the key alone, as plain data.
 
     ``unit`` is ``none`` (the one key ``-``), ``list`` (``keys``, by position), ``day``,
     ``week``, ``month`` (keys are dates, ``start`` the first key), ``hour`` (UTC wall times
     ``YYYY-MM-DDTHH:MM``) or ``multi`` (``parts``, mixed radix, the first slowest). A key is an
-    existing key when it is written exactly as the index's key and ``0 <= index < count``
+    existing key when it is written exactly as the index's key and ``0 <= index < size``
     (per part, for multi).
     """
 
     unit: str
-    count: int
+    size: int  # how many keys exist
     start: str = ""
     keys: tuple[str, ...] = ()
-    parts: tuple[Layout, ...] = ()
+    parts: tuple[Layout, ...] = ()  # a NamedTuple: no dataclass to build at import
 
 
 def layout_of(definition: PartitionsDefinition, now: datetime) -> Layout | None:
@@ -233,7 +231,7 @@ def layout_of(definition: PartitionsDefinition, now: datetime) -> Layout | None:
         known = tuple(part for part in parts if part is not None)
         total = 1
         for part in known:
-            total *= part.count
+            total *= part.size
         return Layout("multi", total, parts=known)
     if not isinstance(definition, TimeWindowPartitions) or definition.start.year < 1000:
         return None

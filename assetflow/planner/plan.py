@@ -15,7 +15,6 @@ from typing import Any
 
 from assetflow.graph.asset_graph import AssetGraph
 from assetflow.planner.cutoff import cutoff_reads
-from assetflow.planner.runs import bulk_run, merge_run
 from assetflow.planner.screen import Candidates
 from assetflow.planner.status import Node, Reason, StatusEvaluator, StatusResult
 from assetflow.planner.steps import PlanStep, PlanSteps, RangeSeen, StepRange, summarize
@@ -122,6 +121,8 @@ def build_plan(
     candidates = evaluator.candidates
     run: StepRange | None = None
     if isinstance(candidates, Candidates) and candidates.bulk and not force:
+        from assetflow.planner.runs import bulk_run  # only for plans with step ranges
+
         run, rest = bulk_run(graph, evaluator, candidates, targets)
         maybe = [node for node in candidates.explicit if node in targets] + rest
     elif force or candidates is None or len(candidates) >= len(targets):
@@ -173,7 +174,7 @@ def build_plan(
         last = state.last_success if state is not None else None
         seen[node] = last.materialization_id if last is not None else None
     return Plan(
-        steps=tuple(steps) if run is None else merge_run(evaluator, steps, run),
+        steps=tuple(steps) if run is None else _merge_run(evaluator, steps, run),
         targets=targets,
         created_at=evaluator.now,
         only=only,
@@ -188,6 +189,12 @@ def build_plan(
         ),
         read={} if force else cutoff_reads(chosen, evaluator.snapshot),
     )
+
+
+def _merge_run(evaluator: StatusEvaluator, steps: list[PlanStep], run: StepRange) -> PlanSteps:
+    from assetflow.planner.runs import merge_run
+
+    return merge_run(evaluator, steps, run)
 
 
 def _needs_step(result: StatusResult) -> bool:

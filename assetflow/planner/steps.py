@@ -49,16 +49,22 @@ class PlanStep:
         }
 
 
-@dataclass(frozen=True)
 class StepRange:
     """Steps of one asset at the keys ``keys[i]`` for ``i`` in ``found`` (index ranges), in
     that order, each with ``status`` and ``reasons`` and no step to wait for."""
 
-    asset: str
-    keys: KeySequence
-    found: ranges.Ranges
-    status: PartitionStatus
-    reasons: tuple[Reason, ...]
+    __slots__ = ("asset", "found", "keys", "reasons", "status")
+
+    def __init__(
+        self,
+        asset: str,
+        keys: KeySequence,
+        found: ranges.Ranges,
+        status: PartitionStatus,
+        reasons: tuple[Reason, ...],
+    ) -> None:
+        self.asset, self.keys, self.found = asset, keys, found
+        self.status, self.reasons = status, reasons
 
     def __len__(self) -> int:
         return ranges.count(self.found)
@@ -186,16 +192,14 @@ class RangeSeen(Mapping[Node, int | None]):
         return len(self.listed) + sum(len(run) for run in self.runs)
 
 
-@dataclass
 class AssetSteps:
     """One asset's steps in a plan, summed up: how many, the first and last, and how many
     have each first reason (its kind, or the status without reasons)."""
 
-    asset: str
-    count: int
-    first: PlanStep
-    last: PlanStep
-    kinds: dict[str, int]
+    def __init__(
+        self, asset: str, count: int, first: PlanStep, last: PlanStep, kinds: dict[str, int]
+    ) -> None:
+        self.asset, self.count, self.first, self.last, self.kinds = asset, count, first, last, kinds
 
 
 def summarize(steps: Sequence[PlanStep]) -> list[AssetSteps]:

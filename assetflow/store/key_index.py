@@ -43,8 +43,8 @@ def existing_rows(layout: Layout, names: str = "names") -> tuple[str, dict[str, 
     for i, (part, step) in enumerate(zip(parts, steps, strict=True)):
         if step > 1:
             conditions.append(f"n{i} % {step} = 0")
-        conditions.append(f"n{i} // {step} BETWEEN 0 AND {part.count - 1}")
-        index = f"({index}) * {part.count} + n{i} // {step}"
+        conditions.append(f"n{i} // {step} BETWEEN 0 AND {part.size - 1}")
+        index = f"({index}) * {part.size} + n{i} // {step}"
     sql = (
         f"SELECT *, {index} AS idx FROM ("
         f"SELECT *, {', '.join(numbers)} FROM ("

@@ -153,7 +153,7 @@ def _scan_laid_out(
         },
     ).fetchall()
     found = {asset: (count, at, flagged or []) for asset, count, at, flagged in rows}
-    incomplete = [a.name for a in assets if found.get(a.name, (0,))[0] < layout.count]
+    incomplete = [a.name for a in assets if found.get(a.name, (0,))[0] < layout.size]
     islands: dict[str, list[tuple[int, int]]] = {name: [] for name in incomplete}
     if any(name in found for name in incomplete):
         query = _ISLANDS.format(rows=rows_sql)
@@ -162,7 +162,7 @@ def _scan_laid_out(
         ).fetchall():
             islands[asset].append((int(lo), int(hi)))
     for name, present in islands.items():
-        absent[name] = ranges.complement(ranges.normalize(present), layout.count)
+        absent[name] = ranges.complement(ranges.normalize(present), layout.size)
     return found
 
 
