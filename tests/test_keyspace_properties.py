@@ -243,3 +243,26 @@ def test_sql_numbering_finds_exactly_the_existing_keys(
         f"SELECT partition, idx FROM ({sql}) ORDER BY idx", {**parameters, "names": ["a"]}
     ).fetchall()
     assert found == [(key, i) for i, key in enumerate(keys)]
+
+
+def test_plan_json_of_a_step_range_escapes_keys_json_would_escape() -> None:
+    """Static keys with quotes or non-ASCII characters: the pieces are json.dumps' text."""
+    import json
+
+    from assetflow.planner import plan_json
+    from assetflow.planner.plan import Plan
+    from assetflow.planner.status import Reason
+    from assetflow.planner.steps import PlanStep, PlanSteps, StepRange
+    from assetflow.records import PartitionStatus, ReasonKind
+
+    odd = StaticPartitions(['a"b', "é", "c\\d", "plain"])
+    keys = keyspace.KeySequence(odd, NOW, 0, 4)
+    reasons = (Reason(ReasonKind.MISSING, "never materialized"),)
+    run = StepRange("s", keys, ((0, 2), (3, 4)), PartitionStatus.MISSING, reasons)
+    single = PlanStep("t", "-", PartitionStatus.MISSING, reasons)
+    plan = Plan(steps=PlanSteps([single, run]), targets=[], created_at=NOW)
+    text = json.dumps({**plan.to_json(), "runs_on": {"s": "coordinator"}}, indent=2)
+    assert "".join(plan_json.plan_json_chunks(plan, {"runs_on": {"s": "coordinator"}})) == (
+        text + "\n"
+    )
+    assert [step.partition for step in plan.steps] == ["-", 'a"b', "é", "plain"]
