@@ -9,6 +9,7 @@ never held open for long.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -17,10 +18,19 @@ from typing import TYPE_CHECKING, Any
 # Running a plan lives in assetflow.application.running; callers say operations.execute.
 from assetflow.application.running import check_executor as check_executor
 from assetflow.application.running import execute as execute
+from assetflow.partitions import ranges
+from assetflow.partitions.keyspace import KeySequence
 from assetflow.planner.keys import ExistingKeys
 from assetflow.planner.plan import Plan, build_plan
-from assetflow.planner.screen import ScreenSpec, build_screen_spec, expand_downstream
+from assetflow.planner.screen import (
+    Candidates,
+    ScreenSpec,
+    build_screen_spec,
+    bulk_ready,
+    expand_downstream,
+)
 from assetflow.planner.status import StatusEvaluator, StatusResult
+from assetflow.planner.steps import step_assets
 from assetflow.planner.targets import Targets, resolve_targets
 from assetflow.records import (
     PartitionStatus,
@@ -151,13 +161,12 @@ def _screened(
 ) -> tuple[ScreenSpec, Screened, StatusEvaluator]:
     """:func:`screen_candidates` then :func:`screened_evaluator`, on one store connection."""
     spec = build_screen_spec(graph, moment)
-    candidates: set[Node] = set()
+    found: list[Candidates] = []
     damaged = damaged or {}
 
     def needed(screened: Screened) -> set[Node] | None:
-        candidates.update(_candidates(graph, spec, screened, damaged))
-        candidates.update(screened.running)
-        return _needed(graph, moment, candidates, include)
+        found.append(_candidates(graph, spec, screened, damaged))
+        return _needed(graph, moment, found[0], include)
 
     screened, snapshot = store.screen_then_read(spec, needed)
     return (
@@ -168,7 +177,7 @@ def _screened(
             snapshot,
             moment,
             running=screened.running,
-            candidates=candidates,
+            candidates=found[0],
             damaged=damaged,
         ),
     )
@@ -176,7 +185,7 @@ def _screened(
 
 def screen_candidates(
     graph: AssetGraph, store: StateStore, moment: datetime
-) -> tuple[ScreenSpec, Screened, set[Node]]:
+) -> tuple[ScreenSpec, Screened, Candidates]:
     """The screening data, what the scan found, and the candidates: the partitions found
     or verified, and everything downstream of them."""
     spec = build_screen_spec(graph, moment)
@@ -188,7 +197,7 @@ def screened_evaluator(
     graph: AssetGraph,
     store: StateStore,
     moment: datetime,
-    candidates: set[Node],
+    candidates: AbstractSet[Node],
     include: Collection[Node] = (),
 ) -> StatusEvaluator:
     """An evaluator of ``candidates`` (all else fresh) over a snapshot of what they need."""
@@ -199,22 +208,52 @@ def screened_evaluator(
 
 def _candidates(
     graph: AssetGraph, spec: ScreenSpec, screened: Screened, damaged: Collection[Node] = ()
-) -> set[Node]:
+) -> Candidates:
+    """The partitions found or verified, everything downstream of them, and the partitions
+    live runs hold. Never-attempted partitions of an asset nothing reads stay index ranges
+    (``Candidates.bulk``); other never-attempted ones are listed as found."""
     direct: dict[str, list[str]] = dict(screened.direct)
     for name, key in damaged:  # made, but their data is gone or changed: a direct reason
         direct[name] = [*direct.get(name, ()), key]
+    running = {name for name, _ in screened.running}
+    bulk: dict[str, tuple[KeySequence, ranges.Ranges]] = {}
     for asset in spec.assets:
+        absent = screened.absent.get(asset.name)
         if asset.verify:
             direct[asset.name] = list(spec.keys(asset))
+        elif absent:
+            keys = spec.keys(asset)
+            ready = isinstance(keys, KeySequence) and asset.name not in running
+            if ready and isinstance(keys, KeySequence) and bulk_ready(graph, asset.name):
+                bulk[asset.name] = (keys, absent)
+                continue
+            listed = direct.setdefault(asset.name, [])
+            for lo, hi in absent:
+                listed.extend(keys[lo:hi])
     found = expand_downstream(graph, spec, direct)
-    return {(name, key) for name, keys in found.items() for key in keys}
+    for name, (keys, absent) in bulk.items():  # reached from upstream too: counted once
+        if name in found:
+            found[name] = {k for k in found[name] if not _in_ranges(keys, absent, k)}
+    explicit = {(name, key) for name, keys in found.items() for key in keys}
+    explicit.update(screened.running)
+    return Candidates(explicit, bulk)
+
+
+def _in_ranges(keys: KeySequence, found: ranges.Ranges, key: str) -> bool:
+    position = keys.position(key)
+    return position is not None and ranges.contains(found, position)
 
 
 def _needed(
-    graph: AssetGraph, moment: datetime, candidates: set[Node], include: Collection[Node]
+    graph: AssetGraph,
+    moment: datetime,
+    candidates: AbstractSet[Node],
+    include: Collection[Node],
 ) -> set[Node] | None:
-    """The partitions whose state evaluating ``candidates`` reads (None: read them all)."""
-    needed = candidates | set(include)
+    """The partitions whose state evaluating ``candidates`` reads (None: read them all).
+    Bulk candidates were never attempted and read nothing that decides their status."""
+    explicit = candidates.explicit if isinstance(candidates, Candidates) else candidates
+    needed = set(explicit) | set(include)
     if len(needed) > _PARTIAL_SNAPSHOT_LIMIT:
         return None
     existing = ExistingKeys(graph, moment)
@@ -244,11 +283,15 @@ def status_counts(workspace: Workspace, scope: Scope, now: datetime | None = Non
         damaged = damaged_of(workspace)
         spec, screened, ev = _screened(graph, store, moment, damaged=damaged)
     selected = set(names)
-    wanted = [node for node in ev.candidates or () if node[0] in selected]
+    candidates = ev.candidates if isinstance(ev.candidates, Candidates) else Candidates(set())
+    wanted = [node for node in candidates.explicit if node[0] in selected]
     records = count_statuses(names, ev.evaluate(wanted))
     by_name = {asset.name: asset for asset in spec.assets}
     for record in records:
         name = record["asset"]
+        missing = candidates.bulk_count(name)  # never attempted, nothing else to say
+        record["counts"][PartitionStatus.MISSING.value] += missing
+        record["partitions"] += missing
         total = len(spec.keys(by_name[name]))
         record["counts"][PartitionStatus.FRESH.value] += total - record["partitions"]
         record["partitions"] = total
@@ -315,7 +358,7 @@ def _plan(workspace: Workspace, scope: Scope, ev: StatusEvaluator, only: bool, f
 
 def with_estimates(workspace: Workspace, plan: Plan) -> Plan:
     """``plan`` with the median past durations of the assets it runs (for its estimate)."""
-    assets = sorted({step.asset for step in plan.steps})
+    assets = sorted(step_assets(plan.steps))
     if not assets:
         return plan
     return replace(plan, estimates=workspace.store.durations(assets))

@@ -85,17 +85,18 @@ def placement(workspace: Workspace, plan: Plan) -> dict[str, str]:
     """Where each asset of ``plan`` runs: ``coordinator`` (this process: always with the
     threads executor, and for steps that read or write the warehouse), else the executor kind
     (``processes``, ``dask``)."""
+    from assetflow.planner.steps import step_assets
+
     kind = workspace.config.executor.kind
     if kind == "threads":  # everything here, without importing how steps run
-        return {step.asset: "coordinator" for step in plan.steps}
+        return dict.fromkeys(step_assets(plan.steps), "coordinator")
     from assetflow.runner.attempt import runs_in_coordinator
 
     graph = workspace.graph
     where: dict[str, str] = {}
-    for step in plan.steps:
-        if step.asset not in where:
-            here = runs_in_coordinator(graph, graph[step.asset])
-            where[step.asset] = "coordinator" if here else kind
+    for asset in step_assets(plan.steps):  # not a step object per step of a step range
+        here = runs_in_coordinator(graph, graph[asset])
+        where[asset] = "coordinator" if here else kind
     return where
 
 

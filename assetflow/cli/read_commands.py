@@ -178,7 +178,12 @@ def plan(
     )
     where = loaded.placement(planned, executor, address)
     if as_json:
-        print_json({**planned.to_json(), "runs_on": where})
+        from assetflow.cli.streams import document_stream
+        from assetflow.planner.plan_json import plan_json_chunks
+
+        stream = document_stream()  # in pieces: a million steps are ~200 MB of text
+        for chunk in plan_json_chunks(planned, {"runs_on": where}):
+            stream.write(chunk)
         return
     echo(planned.explain() if every_step else render_plan_summary(planned))
     elsewhere = sorted({kind for kind in where.values() if kind != "coordinator"})

@@ -197,23 +197,23 @@ def _summary_lines(steps: Sequence[PlanStep], title: str, unit: str) -> tuple[li
     """Per-asset summary lines of ``steps``, and whether some steps were folded together."""
     if not steps:
         return [], False
-    by_asset: dict[str, list[PlanStep]] = {}
-    for step in steps:
-        by_asset.setdefault(step.asset, []).append(step)
+    from assetflow.planner.steps import summarize  # by asset, step ranges counted not listed
+
     rows = []
-    for asset, asset_steps in by_asset.items():
-        first, last = asset_steps[0], asset_steps[-1]
-        if len(asset_steps) == 1:
+    for summary in summarize(steps):
+        first, last = summary.first, summary.last
+        if summary.count == 1:
             reason = first.reasons[0].detail if first.reasons else ""
             more = f" (+{len(first.reasons) - 1} more)" if len(first.reasons) > 1 else ""
-            rows.append((asset, 1, first.partition, f"{first.status.value}: {reason}{more}"))
+            rows.append(
+                (summary.asset, 1, first.partition, f"{first.status.value}: {reason}{more}")
+            )
             continue
-        kinds: dict[str, int] = {}
-        for step in asset_steps:
-            kind = step.reasons[0].kind.value if step.reasons else step.status.value
-            kinds[kind] = kinds.get(kind, 0) + 1
+        kinds = summary.kinds
         counted = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items(), key=_by_count))
-        rows.append((asset, len(asset_steps), f"{first.partition} … {last.partition}", counted))
+        rows.append(
+            (summary.asset, summary.count, f"{first.partition} … {last.partition}", counted)
+        )
     widths = [max(len(str(row[i])) for row in rows) for i in range(3)]
     lines = [f"{len(steps)} {title} in {len(rows)} asset(s):"]
     for asset, count, keys, reasons in rows:

@@ -129,7 +129,8 @@ class StaticPartitions(PartitionsDefinition):
             problem = static_key_problem(key)
             if problem is not None:
                 raise DefinitionError(f"static partition key {key!r} {problem}")
-        duplicates = sorted({key for key in values if values.count(key) > 1})
+        seen: set[str] = set()
+        duplicates = sorted({key for key in values if key in seen or seen.add(key)})  # type: ignore[func-returns-value]
         if duplicates:
             raise DefinitionError(f"static partition keys repeat: {', '.join(duplicates)}")
         object.__setattr__(self, "partition_keys", values)

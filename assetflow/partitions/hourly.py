@@ -24,6 +24,7 @@ _HOUR = timedelta(hours=1)
 # Hourly keys near an offset change (within a day, in hours) get the exact ambiguity check.
 _NEAR_CHANGE = 25
 _TWO_DIGITS = [f"{n:02d}" for n in range(60)]
+_HOUR_TEXTS = [f"{n:02d}:00" for n in range(24)]
 _HOUR_KEY_RE = re.compile(
     r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2})(?:([+-])([0-9]{2}):([0-9]{2}))?"
 )
@@ -121,6 +122,8 @@ class HourlyPartitions(TimeWindowPartitions):
         return key
 
     def _make_keys(self, lo: int, hi: int) -> list[str]:
+        if self.zone.key in ("UTC", "Etc/UTC"):
+            return self._utc_keys(lo, hi)
         # The bulk form of key_at, about three times faster: it formats the date once per day,
         # and asks whether a wall time repeats only near an offset change (a wall time can only
         # repeat within hours of one) or near the ends of the run, where a change may lie outside.
@@ -148,6 +151,21 @@ class HourlyPartitions(TimeWindowPartitions):
             if repeats and offset is not None:
                 key += _format_offset(offset)
             keys.append(key)
+        return keys
+
+    def _utc_keys(self, lo: int, hi: int) -> list[str]:
+        # In UTC no wall time repeats and every window starts on the hour: one date prefix per
+        # day and the hours after it (ten times faster than converting each instant).
+        keys: list[str] = []
+        first = self._start_utc + lo * _HOUR
+        ordinal, hour, index = first.toordinal(), first.hour, lo
+        while index < hi:
+            taken = min(24 - hour, hi - index)
+            prefix = date.fromordinal(ordinal).isoformat() + "T"
+            keys += [prefix + text for text in _HOUR_TEXTS[hour : hour + taken]]
+            index += taken
+            ordinal += 1
+            hour = 0
         return keys
 
     def window_at(self, index: int) -> tuple[datetime, datetime]:

@@ -12,6 +12,7 @@ from assetflow.partitions.core import (
     StaticPartitions,
     TimeWindowPartitions,
 )
+from assetflow.partitions.keyspace import KeySequence, existing_keys
 
 
 def partition_order(definition: PartitionsDefinition, key: str) -> tuple[float, ...]:
@@ -36,7 +37,9 @@ class ExistingKeys:
     """The keys of each asset that exist at one moment, computed once per definition.
 
     Assets often share a definition (equal, if not the same object): their keys, key sets and
-    positions are computed once and shared.
+    positions are computed once and shared. A definition with more than
+    :data:`~assetflow.partitions.keyspace.LISTED_KEYS` keys is not listed: its keys are a
+    :class:`~assetflow.partitions.keyspace.KeySequence` and positions are arithmetic.
     """
 
     def __init__(self, graph: AssetGraph, now: datetime) -> None:
@@ -51,29 +54,30 @@ class ExistingKeys:
             definition = self.graph[asset].partitions
             found = self._by_definition.get(definition)
             if found is None:
-                found = self._by_definition[definition] = _Keys(definition.keys(self.now))
+                found = self._by_definition[definition] = _Keys(existing_keys(definition, self.now))
             self._shared[asset] = found
         return found
 
-    def keys(self, asset: str) -> list[str]:
-        """Every existing key of ``asset``, in order (a shared list: do not modify it)."""
+    def keys(self, asset: str) -> Sequence[str]:
+        """Every existing key of ``asset``, in order (shared: do not modify it)."""
         return self._of(asset).keys
 
     def contains(self, asset: str, key: str) -> bool:
-        return key in self._of(asset).positions
+        return self._of(asset).position(key) is not None
 
     def position(self, asset: str, key: str) -> int:
         """The index of ``key`` among the existing keys (oldest first); past the end if none.
 
         The same order as :func:`partition_order` within one asset, at a dict lookup's cost.
         """
-        positions = self._of(asset).positions
-        return positions.get(key, len(positions))
+        found = self._of(asset)
+        position = found.position(key)
+        return len(found.keys) if position is None else position
 
     def order(self, asset: str, key: str) -> tuple[float, ...]:
         """:func:`partition_order` of an existing key, from its position (no key parsing)."""
         definition = self.graph[asset].partitions
-        position = self._of(asset).positions.get(key)
+        position = self._of(asset).position(key)
         if position is None:
             return partition_order(definition, key)
         if isinstance(definition, TimeWindowPartitions):
@@ -93,8 +97,17 @@ class ExistingKeys:
 
 
 class _Keys:
-    """One definition's existing keys, in order, and each key's position."""
+    """One definition's existing keys, in order, and each key's position (a dict for listed
+    keys, arithmetic for a KeySequence)."""
 
-    def __init__(self, keys: list[str]) -> None:
+    def __init__(self, keys: Sequence[str]) -> None:
         self.keys = keys
-        self.positions = {key: i for i, key in enumerate(keys)}
+        self._positions: dict[str, int] | None = None
+        if not isinstance(keys, KeySequence):
+            self._positions = {key: i for i, key in enumerate(keys)}
+
+    def position(self, key: str) -> int | None:
+        if self._positions is not None:
+            return self._positions.get(key)
+        assert isinstance(self.keys, KeySequence)
+        return self.keys.position(key)

@@ -15,44 +15,19 @@ from typing import Any
 
 from assetflow.graph.asset_graph import AssetGraph
 from assetflow.planner.cutoff import cutoff_reads
-from assetflow.planner.status import Node, Reason, StatusEvaluator, StatusResult, node_name
+from assetflow.planner.screen import Candidates
+from assetflow.planner.status import Node, Reason, StatusEvaluator, StatusResult
+from assetflow.planner.steps import PlanStep, PlanSteps, RangeSeen, StepRange, summarize
 from assetflow.records import PartitionStatus, ReasonKind
 
-
-@dataclass(frozen=True)
-class PlanStep:
-    """One partition to materialize, why, and the steps of the plan it waits for."""
-
-    asset: str
-    partition: str
-    status: PartitionStatus
-    reasons: tuple[Reason, ...]
-    depends_on: tuple[Node, ...] = ()
-
-    @property
-    def node(self) -> Node:
-        return (self.asset, self.partition)
-
-    @property
-    def name(self) -> str:
-        return node_name(self.node)
-
-    def to_json(self) -> dict[str, Any]:
-        """The ``plan --json`` step record (field names are a stable contract)."""
-        return {
-            "asset": self.asset,
-            "partition": self.partition,
-            "status": self.status.value,
-            "reasons": [reason.to_json() for reason in self.reasons],
-            "depends_on": [f"{asset}[{partition}]" for asset, partition in self.depends_on],
-        }
+__all__ = ["Plan", "PlanStep", "build_plan"]
 
 
 @dataclass(frozen=True)
 class Plan:
     """Steps in execution order (every step after the steps it depends on)."""
 
-    steps: tuple[PlanStep, ...]
+    steps: Sequence[PlanStep]  # a tuple, or PlanSteps when alike steps are kept as key ranges
     targets: Sequence[Node]
     created_at: datetime
     only: bool = False
@@ -82,6 +57,13 @@ class Plan:
         """Sum of past median durations per step (serial), or None without history."""
         if not self.steps or not self.estimates:
             return None
+        if isinstance(self.steps, PlanSteps):  # by asset: no step object per range step
+            counts = [(row.count, self.estimates.get(row.asset)) for row in summarize(self.steps)]
+            known_counts = [(n, v) for n, v in counts if v is not None]
+            if not known_counts:
+                return None
+            mean = sum(n * v for n, v in known_counts) / sum(n for n, _ in known_counts)
+            return sum(n * (v if v is not None else mean) for n, v in counts)
         known = [self.estimates.get(step.asset) for step in self.steps]
         values = [v for v in known if v is not None]
         if not values:
@@ -134,9 +116,16 @@ def build_plan(
     ``force`` includes targets that are fresh too (their upstream still only when not fresh).
     """
     # Screened evaluators know most targets fresh without evaluating them: without --force,
-    # only their candidates among the targets are looked at.
+    # only their candidates among the targets are looked at. Never-attempted partitions kept
+    # as ranges (Candidates.bulk) become one step range when nothing they read is planned.
     candidates = evaluator.candidates
-    if force or candidates is None or len(candidates) >= len(targets):
+    run: StepRange | None = None
+    if isinstance(candidates, Candidates) and candidates.bulk and not force:
+        from assetflow.planner.runs import bulk_run  # only for plans with step ranges
+
+        run, rest = bulk_run(graph, evaluator, candidates, targets)
+        maybe = [node for node in candidates.explicit if node in targets] + rest
+    elif force or candidates is None or len(candidates) >= len(targets):
         maybe = [node for node in targets if evaluator.maybe_stale(node)]
     else:
         maybe = [node for node in candidates if node in targets]
@@ -185,13 +174,13 @@ def build_plan(
         last = state.last_success if state is not None else None
         seen[node] = last.materialization_id if last is not None else None
     return Plan(
-        steps=tuple(steps),
+        steps=tuple(steps) if run is None else _merge_run(evaluator, steps, run),
         targets=targets,
         created_at=evaluator.now,
         only=only,
         force=force,
         estimates=dict(estimates or {}),
-        seen=seen,
+        seen=seen if run is None else RangeSeen(seen, [run]),
         waiting=tuple(
             PlanStep(node[0], node[1], PartitionStatus.WAITING, reasons)
             for node, reasons in sorted(
@@ -200,6 +189,12 @@ def build_plan(
         ),
         read={} if force else cutoff_reads(chosen, evaluator.snapshot),
     )
+
+
+def _merge_run(evaluator: StatusEvaluator, steps: list[PlanStep], run: StepRange) -> PlanSteps:
+    from assetflow.planner.runs import merge_run
+
+    return merge_run(evaluator, steps, run)
 
 
 def _needs_step(result: StatusResult) -> bool:

@@ -23,13 +23,16 @@ assets with a freshness policy, are *verified*: each of their partitions is a ca
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
 
 from assetflow.graph.asset_graph import AssetGraph
 from assetflow.mappings.core import IdentityMapping, TimeWindowMapping
+from assetflow.partitions import ranges
 from assetflow.partitions.core import StaticPartitions, Unpartitioned
+from assetflow.partitions.keyspace import KeySequence, Layout, existing_keys, layout_of
 
 Node = tuple[str, str]
 
@@ -51,11 +54,18 @@ class ScreenSpec:
 
     now: datetime
     assets: tuple[AssetScreen, ...]
-    key_lists: tuple[tuple[str, ...], ...]
+    key_lists: tuple[Sequence[str], ...]
+    # Per group: how keys are numbered when they are too many to list (see
+    # assetflow.partitions.keyspace), else None (the scan joins the key list).
+    layouts: tuple[Layout | None, ...] = ()
 
-    def keys(self, asset: AssetScreen) -> tuple[str, ...]:
+    def keys(self, asset: AssetScreen) -> Sequence[str]:
         """The existing keys of ``asset``, oldest first."""
         return self.key_lists[asset.group]
+
+    def layout(self, asset: AssetScreen) -> Layout | None:
+        """How ``asset``'s keys are numbered in the scan, or None if they are listed."""
+        return self.layouts[asset.group] if self.layouts else None
 
 
 def clock_free(graph: AssetGraph, name: str, dep: str) -> bool:
@@ -75,7 +85,8 @@ def clock_free(graph: AssetGraph, name: str, dep: str) -> bool:
 def build_screen_spec(graph: AssetGraph, now: datetime) -> ScreenSpec:
     """The screening data of every asset of ``graph`` at ``now``."""
     groups: dict[object, int] = {}
-    key_lists: list[tuple[str, ...]] = []
+    key_lists: list[Sequence[str]] = []
+    layouts: list[Layout | None] = []
     assets: list[AssetScreen] = []
     for name in graph.topological_order():
         definition = graph[name]
@@ -83,7 +94,9 @@ def build_screen_spec(graph: AssetGraph, now: datetime) -> ScreenSpec:
         group = groups.get(partitions)
         if group is None:
             group = groups[partitions] = len(key_lists)
-            key_lists.append(tuple(partitions.keys(now)))
+            keys = existing_keys(partitions, now)
+            key_lists.append(keys)
+            layouts.append(layout_of(partitions, now) if isinstance(keys, KeySequence) else None)
         verify = not all(clock_free(graph, name, dep) for dep in definition.dep_names) or (
             definition.freshness is not None and isinstance(partitions, Unpartitioned)
         )
@@ -96,7 +109,9 @@ def build_screen_spec(graph: AssetGraph, now: datetime) -> ScreenSpec:
                 verify=verify,
             )
         )
-    return ScreenSpec(now=now, assets=tuple(assets), key_lists=tuple(key_lists))
+    return ScreenSpec(
+        now=now, assets=tuple(assets), key_lists=tuple(key_lists), layouts=tuple(layouts)
+    )
 
 
 def expand_downstream(
@@ -138,3 +153,62 @@ def _screen_of(spec: ScreenSpec, name: str) -> AssetScreen:
         "_by_name", {asset.name: asset for asset in spec.assets}
     )
     return index[name]
+
+
+class Candidates(AbstractSet[Node]):
+    """The partitions that may not be fresh: ``explicit`` nodes, plus per asset of ``bulk`` the
+    existing partitions never attempted, as index ranges over its keys (a KeySequence).
+
+    Bulk partitions are missing with no other reason (see ``bulk_ready``): they are counted
+    and tested by arithmetic, and listed only if someone iterates the whole set.
+    """
+
+    def __init__(
+        self,
+        explicit: set[Node],
+        bulk: Mapping[str, tuple[KeySequence, ranges.Ranges]] | None = None,
+    ) -> None:
+        self.explicit = explicit
+        self.bulk = dict(bulk or {})
+
+    @classmethod
+    def _from_iterable(cls, it: Iterable[Node]) -> set[Node]:
+        return set(it)  # what set operations with a Candidates give back
+
+    def __contains__(self, node: object) -> bool:
+        if node in self.explicit:
+            return True
+        if not (isinstance(node, tuple) and len(node) == 2) or node[0] not in self.bulk:
+            return False
+        keys, found = self.bulk[node[0]]
+        position = keys.position(node[1])
+        return position is not None and ranges.contains(found, position)
+
+    def __len__(self) -> int:
+        return len(self.explicit) + sum(self.bulk_count(name) for name in self.bulk)
+
+    def __iter__(self) -> Iterator[Node]:
+        yield from self.explicit
+        for name, (keys, found) in self.bulk.items():
+            for lo, hi in found:
+                for key in keys[lo:hi]:
+                    yield (name, key)
+
+    def bulk_count(self, asset: str) -> int:
+        """How many partitions of ``asset`` are bulk candidates."""
+        found = self.bulk.get(asset)
+        return 0 if found is None else ranges.count(found[1])
+
+
+def bulk_ready(graph: AssetGraph, name: str) -> bool:
+    """Whether ``name``'s never-attempted partitions are ``missing`` with the one reason
+    "never materialized" whatever else happens: nothing reads them (not even the asset itself),
+    it is no source and reads none, and has no freshness policy."""
+    definition = graph[name]
+    return (
+        not graph.downstream(name)
+        and name not in definition.dep_names
+        and not definition.is_source
+        and definition.freshness is None
+        and not any(graph[up].is_source for up in graph.ancestors(name))
+    )

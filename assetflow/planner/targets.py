@@ -20,6 +20,7 @@ from typing import overload
 from assetflow.errors import PartitionError
 from assetflow.graph.asset_graph import AssetGraph
 from assetflow.partitions.core import PartitionsDefinition, TimeWindowPartitions
+from assetflow.partitions.keyspace import KeySequence
 from assetflow.planner.keys import ExistingKeys
 
 Node = tuple[str, str]
@@ -73,8 +74,14 @@ class Targets(Sequence[Node]):
         known = self._sets.get(asset)
         if known is None:
             keys = self._by_asset().get(asset, ())
+            if isinstance(keys, KeySequence):  # arithmetic, not a set of a million keys
+                return key in keys
             known = self._sets[asset] = frozenset(keys)
         return key in known
+
+    def keys_of(self, asset: str) -> Sequence[str]:
+        """The targeted keys of ``asset`` (none if it is not targeted)."""
+        return self._by_asset().get(asset, ())
 
     def _by_asset(self) -> dict[str, Sequence[str]]:
         index: dict[str, Sequence[str]] | None = self.__dict__.get("_index")
@@ -133,7 +140,7 @@ def resolve_targets(
         graph[partitioned[0]].partitions.key_range(first, last, now)
         raise PartitionError(f"'{first}'..'{last}' are not partitions of {partitioned[0]}")
     ref_def = graph[reference].partitions
-    keys = ref_def.key_range(first, last, now)
+    keys = _key_range(existing.keys(reference), ref_def, first, last, now)
     span = _span(ref_def, first, last)
     found: dict[str, Sequence[str]] = {}
     for name in assets:
@@ -148,6 +155,24 @@ def resolve_targets(
     if mapped:
         found.update(_through_mappings(graph, existing, found, mapped, now))
     return Targets([(name, found.get(name, ())) for name in assets])
+
+
+def _key_range(
+    existing: Sequence[str],
+    definition: PartitionsDefinition,
+    first: str,
+    last: str,
+    now: datetime,
+) -> Sequence[str]:
+    """``definition.key_range(first, last, now)``; a slice of the KeySequence of time keys too
+    many to list (no list of a million keys, no cache of them)."""
+    if not isinstance(existing, KeySequence) or not isinstance(definition, TimeWindowPartitions):
+        return definition.key_range(first, last, now)
+    lo = existing.position(definition.validate_key(first, now))
+    hi = existing.position(definition.validate_key(last, now))
+    if lo is None or hi is None or lo > hi:
+        return definition.key_range(first, last, now)  # its own error
+    return existing[lo : hi + 1]
 
 
 def _through_mappings(

@@ -15,9 +15,12 @@ from datetime import datetime
 
 import duckdb
 
-from assetflow.planner.screen import ScreenSpec
+from assetflow.partitions import ranges
+from assetflow.partitions.keyspace import Layout
+from assetflow.planner.screen import AssetScreen, ScreenSpec
 from assetflow.records import PartitionState
 from assetflow.store.codec import utc
+from assetflow.store.key_index import existing_rows
 from assetflow.store.status import STATUS_COLUMNS, StatusRow, build_snapshot, read_lineage_inputs
 
 Node = tuple[str, str]
@@ -43,36 +46,58 @@ GROUP BY a.asset
 """
 
 
+# The same scan for the assets of one group whose keys are numbered in SQL (key_index), and
+# the runs of consecutive indexes present (islands) of the assets some keys are absent from.
+_LAID_OUT = """
+WITH assets AS (
+    SELECT UNNEST($names) AS asset, UNNEST($codes) AS code, UNNEST($inputs) AS inputs_version
+)
+SELECT s.asset, count(*), max(s.last_success_at),
+    list(s.partition) FILTER (
+        WHERE s.last_success_id IS NULL
+           OR s.last_attempt_status IN ('failed', 'absent')
+           OR s.inputs_changed
+           OR s.last_success_code_version IS DISTINCT FROM a.code
+           OR s.last_success_inputs_version IS DISTINCT FROM a.inputs_version
+    )
+FROM ({rows}) s JOIN assets a ON a.asset = s.asset
+GROUP BY s.asset
+"""
+_ISLANDS = """
+SELECT asset, min(idx), max(idx) + 1 FROM (
+    SELECT asset, idx, idx - row_number() OVER (PARTITION BY asset ORDER BY idx) AS island
+    FROM ({rows})
+) GROUP BY asset, island ORDER BY asset, 2
+"""
+
+
 @dataclass(frozen=True)
 class Screened:
     """What a scan found: per asset, the existing partitions with a direct reason to be stale
-    (missing ones included) and the time of its latest success among existing partitions."""
+    (missing ones included, except those in ``absent``) and the time of its latest success
+    among existing partitions. ``absent``: for assets whose keys are numbered rather than
+    listed (see :mod:`assetflow.partitions.keyspace`), the existing partitions never
+    attempted, as index ranges."""
 
     direct: dict[str, list[str]] = field(default_factory=dict)
     last_success_at: dict[str, datetime | None] = field(default_factory=dict)
     running: dict[Node, str] = field(default_factory=dict)  # partitions live runs hold
+    absent: dict[str, ranges.Ranges] = field(default_factory=dict)
 
 
 def scan(connection: duckdb.DuckDBPyConnection, spec: ScreenSpec) -> Screened:
-    """Screen every asset of ``spec`` against the status cache in one query (two if some
-    existing partitions have never been attempted)."""
-    key_groups: list[int] = []
-    keys: list[str] = []
-    for group, group_keys in enumerate(spec.key_lists):
-        key_groups.extend([group] * len(group_keys))
-        keys.extend(group_keys)
-    rows = connection.execute(
-        _SCAN,
-        {
-            "names": [asset.name for asset in spec.assets],
-            "groups": [asset.group for asset in spec.assets],
-            "codes": [asset.code_version for asset in spec.assets],
-            "inputs": [asset.inputs_version for asset in spec.assets],
-            "key_groups": key_groups,
-            "keys": keys,
-        },
-    ).fetchall()
-    found = {asset: (count, at, flagged or []) for asset, count, at, flagged in rows}
+    """Screen every asset of ``spec`` against the status cache: one query over the assets
+    whose keys are listed (two if some existing partitions have never been attempted), and one
+    or two per group of assets whose keys are numbered."""
+    listed = [a for a in spec.assets if spec.layout(a) is None]
+    found: dict[str, tuple[int, datetime | None, list[str]]] = {}
+    if listed:
+        found.update(_scan_listed(connection, spec, listed))
+    absent: dict[str, ranges.Ranges] = {}
+    for group, layout in enumerate(spec.layouts):
+        members = [a for a in spec.assets if a.group == group]
+        if layout is not None and members:
+            found.update(_scan_laid_out(connection, layout, members, absent))
     direct: dict[str, list[str]] = {}
     last: dict[str, datetime | None] = {}
     incomplete: list[str] = []
@@ -80,11 +105,65 @@ def scan(connection: duckdb.DuckDBPyConnection, spec: ScreenSpec) -> Screened:
         count, at, flagged = found.get(asset.name, (0, None, []))
         last[asset.name] = None if at is None else utc(at)
         direct[asset.name] = list(flagged)
-        if count < len(spec.keys(asset)):
+        if count < len(spec.keys(asset)) and spec.layout(asset) is None:
             incomplete.append(asset.name)
     if incomplete:
         _add_missing(connection, spec, incomplete, direct)
-    return Screened({name: keys for name, keys in direct.items() if keys}, last)
+    return Screened({name: keys for name, keys in direct.items() if keys}, last, absent=absent)
+
+
+def _scan_listed(
+    connection: duckdb.DuckDBPyConnection, spec: ScreenSpec, assets: list[AssetScreen]
+) -> dict[str, tuple[int, datetime | None, list[str]]]:
+    key_groups: list[int] = []
+    keys: list[str] = []
+    for group in sorted({asset.group for asset in assets}):
+        group_keys = spec.key_lists[group]
+        key_groups.extend([group] * len(group_keys))
+        keys.extend(group_keys)
+    rows = connection.execute(
+        _SCAN,
+        {
+            "names": [asset.name for asset in assets],
+            "groups": [asset.group for asset in assets],
+            "codes": [asset.code_version for asset in assets],
+            "inputs": [asset.inputs_version for asset in assets],
+            "key_groups": key_groups,
+            "keys": keys,
+        },
+    ).fetchall()
+    return {asset: (count, at, flagged or []) for asset, count, at, flagged in rows}
+
+
+def _scan_laid_out(
+    connection: duckdb.DuckDBPyConnection,
+    layout: Layout,
+    assets: list[AssetScreen],
+    absent: dict[str, ranges.Ranges],
+) -> dict[str, tuple[int, datetime | None, list[str]]]:
+    """Screen ``assets`` (sharing ``layout``) with keys numbered in SQL; fills ``absent``."""
+    rows_sql, parameters = existing_rows(layout)
+    rows = connection.execute(
+        _LAID_OUT.format(rows=rows_sql),
+        {
+            **parameters,
+            "names": [asset.name for asset in assets],
+            "codes": [asset.code_version for asset in assets],
+            "inputs": [asset.inputs_version for asset in assets],
+        },
+    ).fetchall()
+    found = {asset: (count, at, flagged or []) for asset, count, at, flagged in rows}
+    incomplete = [a.name for a in assets if found.get(a.name, (0,))[0] < layout.size]
+    islands: dict[str, list[tuple[int, int]]] = {name: [] for name in incomplete}
+    if any(name in found for name in incomplete):
+        query = _ISLANDS.format(rows=rows_sql)
+        for asset, lo, hi in connection.execute(
+            query, {**parameters, "names": [n for n in incomplete if n in found]}
+        ).fetchall():
+            islands[asset].append((int(lo), int(hi)))
+    for name, present in islands.items():
+        absent[name] = ranges.complement(ranges.normalize(present), layout.size)
+    return found
 
 
 def _add_missing(
