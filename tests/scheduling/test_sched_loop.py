@@ -65,13 +65,16 @@ def run_loop(project: Project, start: datetime, end: datetime) -> ManualClock:
 
 
 def schedule_runs(project: Project) -> list[tuple[str, list[str]]]:
-    """``(tick, [partitions materialized])`` of every schedule run, oldest first."""
+    """``(tick, [partitions materialized, in key order])`` of every schedule run, oldest first.
+
+    Key order, not start order: a run's steps start side by side on its workers, so the order
+    history lists them in (by start time) differs from run to run."""
     store = project.store
     found = []
     for summary in reversed(store.runs(limit=1000)):
         run = summary.run
         assert run.kind == RunKind.SCHEDULE
-        steps = [m.partition for m in store.run_steps(run.run_id) if m.status == "success"]
+        steps = sorted(m.partition for m in store.run_steps(run.run_id) if m.status == "success")
         found.append((run.arguments["tick"], steps))
     return found
 
