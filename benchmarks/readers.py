@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -30,7 +29,9 @@ from pathlib import Path
 
 import duckdb
 
-REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from real_io import copy_example, reset
+
 AF = [sys.executable, "-m", "assetflow"]
 STEPS = 1113
 CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
@@ -38,23 +39,6 @@ CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECOD
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def copy_example(folder: Path) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    shutil.copy(REPO / "assets.toml", folder / "assets.toml")
-    shutil.copytree(
-        REPO / "examples",
-        folder / "examples",
-        dirs_exist_ok=True,
-        ignore=shutil.ignore_patterns("__pycache__"),
-    )
-
-
-def reset(folder: Path) -> None:
-    shutil.rmtree(folder / ".assetflow", ignore_errors=True)
-    for name in ("warehouse.duckdb", "warehouse.duckdb.wal"):
-        (folder / name).unlink(missing_ok=True)
 
 
 def read_once(folder: Path) -> float:
